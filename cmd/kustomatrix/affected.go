@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kustomatrix/kustomatrix/generator"
+	"github.com/kustomatrix/kustomatrix/internal/gitdiff"
+)
+
+type affectedOptions struct {
+	repoOptions
+	base, head, files, service string
+	githubOutput, baseSet      bool
+}
+
+func newAffectedCommand(s *streams) *cobra.Command {
+	var o affectedOptions
+	cmd := &cobra.Command{
+		Use:   "affected (--base REV [--head REV] | --files FILE|- | --service NAME)",
+		Short: "Print which targets a change affects, as JSON",
+		Long: `Maps the files a change touched through every target's dependency closure.
+With --base, the change is git diff from the merge base of REV and --head
+(default HEAD); with --files, a list of paths one per line ("-" for stdin);
+with --service, every target of one service (a manual run).
+
+Prints {"all", "reason", "targets", "removed"}. A global dependency change,
+a base that is not in the clone, or no base at all (a new branch) means
+all: true, with the reason. With --github-output, also writes the step
+outputs the generated workflow reads to $GITHUB_OUTPUT.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.baseSet = cmd.Flags().Changed("base")
+			return o.run(s)
+		},
+	}
+	o.register(cmd, false)
+	f := cmd.Flags()
+	f.StringVar(&o.base, "base", "", "base revision (merge base with --head is used)")
+	f.StringVar(&o.head, "head", "HEAD", "head revision")
+	f.StringVar(&o.files, "files", "", `file listing changed paths, one per line, or "-" for stdin`)
+	f.StringVar(&o.service, "service", "", "select every target of this service")
+	f.BoolVar(&o.githubOutput, "github-output", false, "also write step outputs to $GITHUB_OUTPUT")
+	return cmd
+}
+
+func (o *affectedOptions) run(s *streams) error {
+	modes := 0
+	for _, set := range []bool{o.baseSet, o.files != "", o.service != ""} {
+		if set {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return usageError("use one of --base, --files and --service")
+	}
+	if modes == 0 {
+		return usageError("say what changed: --base REV, --files FILE|- or --service NAME")
+	}
+	// A broken root never fails affected: diagnostics are printed, not fatal.
+	repo, dir, err := o.load(s)
+	if err != nil {
+		return err
+	}
+	var res *generator.AffectedResult
+	if o.service != "" {
+		res, err = selectService(repo, o.service)
+	} else {
+		var cs generator.ChangeSet
+		cs, err = o.changeSet(s, repo, dir)
+		res = generator.Affected(repo, cs)
+	}
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(s.out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(res); err != nil {
+		return err
+	}
+	if o.githubOutput {
+		return writeGitHubOutput(repo, res)
+	}
+	return nil
+}
+
+func (o *affectedOptions) changeSet(s *streams, repo *generator.Repo, dir string) (generator.ChangeSet, error) {
+	if o.files != "" {
+		files, err := readFileList(o.files, s.in)
+		return generator.ChangeSet{Files: files}, err
+	}
+	// The generated workflow passes github.event.before, which is empty or
+	// all zeros when a branch is created.
+	if strings.Trim(o.base, "0") == "" {
+		return generator.ChangeSet{Everything: "no base commit (a new branch, or the first push): every target runs"}, nil
+	}
+	g := gitdiff.Repo{Dir: dir}
+	files, err := g.ChangedFiles(o.base, o.head)
+	var un *gitdiff.Unavailable
+	if errors.As(err, &un) {
+		return generator.ChangeSet{Everything: un.Reason + ": every target runs"}, nil
+	}
+	if err != nil {
+		return generator.ChangeSet{}, &exitError{code: exitFailure, err: err}
+	}
+	cs := generator.ChangeSet{Files: files}
+	if data, ok, err := g.Show(o.base, repo.Config.PathsFile()); err == nil && ok {
+		if base, err := generator.ParsePathsFile(data); err == nil {
+			cs.BaseTargets = base
+		} else {
+			fmt.Fprintf(s.err, "kustomatrix: %s at %s: %v (removed targets are guessed from deleted kustomization files)\n", repo.Config.PathsFile(), o.base, err)
+		}
+	}
+	return cs, nil
+}
+
+func readFileList(name string, stdin io.Reader) ([]string, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usageError("--files: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var files []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "./")); l != "" {
+			files = append(files, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &exitError{code: exitFailure, err: fmt.Errorf("reading --files: %w", err)}
+	}
+	return files, nil
+}
+
+func selectService(repo *generator.Repo, name string) (*generator.AffectedResult, error) {
+	res := &generator.AffectedResult{Reason: fmt.Sprintf("service %q selected by hand", name),
+		Targets: []generator.AffectedTarget{}, Removed: []generator.AffectedTarget{}}
+	for _, t := range repo.Targets {
+		if t.Service == name {
+			res.Targets = append(res.Targets, generator.AffectedTarget{Service: t.Service, Environment: t.Environment, Path: t.Path})
+		}
+	}
+	if len(res.Targets) == 0 {
+		var names []string
+		for _, sv := range repo.Services {
+			names = append(names, sv.Name)
+		}
+		return nil, usageError("no service %q; services: %s", name, strings.Join(names, ", "))
+	}
+	return res, nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kustomatrix/kustomatrix/generator"
+)
+
+func newGenerateCommand(s *streams) *cobra.Command {
+	var o repoOptions
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "Write the generated workflows, actions and path filters",
+		Long: `Renders every generated file and writes those that changed, each through a
+temporary file and a rename, and removes generated files (those starting with
+"` + generator.Header + `") that are no longer produced. Nothing else is touched.`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			repo, dir, err := o.load(s)
+			if err != nil {
+				return err
+			}
+			files, err := generator.Render(repo)
+			if err != nil {
+				return err
+			}
+			changes, err := generator.Write(dir, files)
+			if err != nil {
+				return &exitError{code: exitFailure, err: err}
+			}
+			for _, c := range changes {
+				verb := map[string]string{generator.Changed: "updated", generator.Missing: "created", generator.Orphan: "removed"}[c.Kind]
+				fmt.Fprintf(s.out, "%s %s\n", verb, c.Path)
+			}
+			fmt.Fprintf(s.out, "%d service(s), %d target(s), %d file(s) changed\n", len(repo.Services), len(repo.Targets), len(changes))
+			return nil
+		},
+	}
+	o.register(cmd, true)
+	return cmd
+}
+
+func newCheckCommand(s *streams) *cobra.Command {
+	var o repoOptions
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Fail (exit 1) when the generated files are out of date",
+		Long: `Renders every generated file and compares it with the repository, writing
+nothing. Exit 1 lists changed, missing and orphaned files with a unified diff.`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			repo, dir, err := o.load(s)
+			if err != nil {
+				return err
+			}
+			files, err := generator.Render(repo)
+			if err != nil {
+				return err
+			}
+			changes, err := generator.Drift(dir, files)
+			if err != nil {
+				return &exitError{code: exitFailure, err: err}
+			}
+			if len(changes) == 0 {
+				fmt.Fprintf(s.out, "generated files are up to date (%d service(s), %d target(s))\n", len(repo.Services), len(repo.Targets))
+				return nil
+			}
+			fmt.Fprintf(s.err, "generated files are out of date; run: kustomatrix generate --repo %s\n", shellQuote(o.repo))
+			for _, c := range changes {
+				fmt.Fprintf(s.err, "  %s: %s\n", c.Kind, c.Path)
+			}
+			for _, c := range changes {
+				s.out.Write(c.Diff)
+			}
+			return &exitError{code: exitChanges}
+		},
+	}
+	o.register(cmd, true)
+	return cmd
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kustomatrix/kustomatrix/generator"
+)
+
+// Exit codes. Scripts and CI rely on them; never renumber.
+const (
+	exitOK      = 0 // success; nothing to report
+	exitChanges = 1 // the answer is "yes": drift found
+	exitUsage   = 2 // bad usage, bad configuration, ambiguous layout
+	exitFailure = 3 // something failed (I/O, git, kustomize)
+)
+
+// exitError carries an exit code through cobra's error return, so command
+// bodies never call os.Exit.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// streams are the command's standard streams; passing them keeps commands
+// testable in-process.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	s := &streams{in: stdin, out: stdout, err: stderr}
+	root := newRootCommand(s)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "kustomatrix: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	var ce *generator.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Fprintln(stderr, ce.Error())
+		return exitUsage
+	}
+	// Flag and argument errors are wrapped as usage errors where they are
+	// raised; an unknown command is the one cobra error left.
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		fmt.Fprintf(stderr, "kustomatrix: %v\nRun 'kustomatrix --help' for usage.\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "kustomatrix: %v\n", err)
+	return exitFailure
+}
+
+func newRootCommand(s *streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kustomatrix",
+		Short: "Generate a per-service GitHub Actions pipeline for a Kustomize monorepo",
+		Long: `kustomatrix scans a Kustomize manifest repository and generates the GitHub Actions
+workflows that diff (on pull requests) and apply (on pushes) only the services a change affects.
+
+Exit codes: 0 ok, 1 drift found (check), 2 bad usage or configuration, 3 failure.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: err}
+	})
+	root.AddCommand(
+		newGenerateCommand(s),
+		newCheckCommand(s),
+		newAffectedCommand(s),
+		newListCommand(s),
+		newBuildCommand(s),
+	)
+	return root
+}
+
+// repoOptions are the flags every command that reads the repository shares.
+type repoOptions struct {
+	repo   string
+	strict bool
+}
+
+// noArgs rejects positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError("%s takes no arguments, got %q", cmd.CommandPath(), args)
+	}
+	return nil
+}
+
+func (o *repoOptions) register(cmd *cobra.Command, withStrict bool) {
+	cmd.Flags().StringVar(&o.repo, "repo", ".", "the manifest repository")
+	if withStrict {
+		cmd.Flags().BoolVar(&o.strict, "strict", false, "treat diagnostics (broken kustomizations, missing files, ...) as errors")
+	}
+}
+
+// load reads the configuration and scans the repository. Diagnostics go to
+// stderr; under --strict they fail the command with exit 2.
+func (o *repoOptions) load(s *streams) (*generator.Repo, string, error) {
+	dir, err := filepath.Abs(o.repo)
+	if err != nil {
+		return nil, "", &exitError{code: exitFailure, err: err}
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, "", usageError("--repo %q is not a directory", o.repo)
+	}
+	cfg, err := loadConfig(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	repo, err := generator.Scan(filesys.MakeFsOnDisk(), dir, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, d := range repo.Diagnostics {
+		fmt.Fprintln(s.err, d)
+	}
+	if o.strict && len(repo.Diagnostics) > 0 {
+		return nil, "", &exitError{code: exitUsage, err: fmt.Errorf("%d diagnostic(s) with --strict", len(repo.Diagnostics))}
+	}
+	return repo, dir, nil
+}
+
+func loadConfig(dir string) (*generator.Config, error) {
+	data, err := os.ReadFile(filepath.Join(dir, generator.ConfigFile))
+	if os.IsNotExist(err) {
+		data = nil
+	} else if err != nil {
+		return nil, &exitError{code: exitFailure, err: err}
+	}
+	return generator.LoadConfig(generator.ConfigFile, data)
+}

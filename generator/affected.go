@@ -1,0 +1,185 @@
+package generator
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"gopkg.in/yaml.v3"
+)
+
+// AffectedTarget names one target in the result of Affected.
+type AffectedTarget struct {
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+	Path        string `json:"path"`
+}
+
+// AffectedResult says which targets a change affects. Targets always lists
+// every target that will run: all of them when All is true.
+type AffectedResult struct {
+	All     bool             `json:"all"`
+	Reason  string           `json:"reason"`
+	Targets []AffectedTarget `json:"targets"`
+	Removed []AffectedTarget `json:"removed"`
+}
+
+// ChangeSet is what Affected needs to know about a change.
+type ChangeSet struct {
+	// Files are the changed paths (both sides of a rename; deleted files too).
+	Files []string
+	// Everything, when set, is the reason every target is affected (the base
+	// is unreachable, say); Files are then not consulted.
+	Everything string
+	// BaseTargets are the targets at the base, when known (from the paths
+	// file committed there); targets gone at the head are reported removed.
+	BaseTargets []AffectedTarget
+}
+
+// Affected maps a change to the targets whose dependency closure it touches.
+// A broken root still counts: its closure covers its whole directory.
+func Affected(r *Repo, cs ChangeSet) *AffectedResult {
+	res := &AffectedResult{Targets: []AffectedTarget{}, Removed: removedTargets(r, cs)}
+	reason := cs.Everything
+	if reason == "" {
+		reason = globalChange(r.Config.GlobalPaths(), cs.Files)
+	}
+	if reason != "" {
+		res.All, res.Reason = true, reason
+		for _, t := range r.Targets {
+			res.Targets = append(res.Targets, AffectedTarget{t.Service, t.Environment, t.Path})
+		}
+		return res
+	}
+	idx := newInputIndex(r.Targets)
+	hit := map[int]bool{}
+	for _, f := range cs.Files {
+		idx.lookup(f, hit)
+	}
+	for i, t := range r.Targets {
+		if hit[i] {
+			res.Targets = append(res.Targets, AffectedTarget{t.Service, t.Environment, t.Path})
+		}
+	}
+	res.Reason = fmt.Sprintf("%d changed file(s) affect %d of %d target(s)", len(cs.Files), len(res.Targets), len(r.Targets))
+	return res
+}
+
+// globalChange returns why a change affects everything, or "".
+func globalChange(globals, files []string) string {
+	for _, f := range files {
+		for _, g := range globals {
+			if ok, _ := doublestar.Match(g, f); ok {
+				return fmt.Sprintf("global dependency changed: %s (matches %q)", f, g)
+			}
+		}
+	}
+	return ""
+}
+
+// inputIndex maps paths to the targets whose closures hold them, so a
+// lookup costs the depth of the path, not the number of targets.
+type inputIndex struct {
+	exact map[string][]int
+	dirs  map[string][]int // "dir/**" inputs by dir; "**" under "."
+	globs []indexedGlob    // inputs with escaped metacharacters
+}
+
+type indexedGlob struct {
+	glob   string
+	target int
+}
+
+func newInputIndex(targets []*Target) *inputIndex {
+	idx := &inputIndex{exact: map[string][]int{}, dirs: map[string][]int{}}
+	for i, t := range targets {
+		for _, in := range t.Inputs {
+			switch {
+			case in == "**":
+				idx.dirs["."] = append(idx.dirs["."], i)
+			case strings.Contains(in, `\`):
+				idx.globs = append(idx.globs, indexedGlob{in, i})
+			case strings.HasSuffix(in, "/**"):
+				d := strings.TrimSuffix(in, "/**")
+				idx.dirs[d] = append(idx.dirs[d], i)
+			default:
+				idx.exact[in] = append(idx.exact[in], i)
+			}
+		}
+	}
+	return idx
+}
+
+func (idx *inputIndex) lookup(f string, hit map[int]bool) {
+	for _, i := range idx.exact[f] {
+		hit[i] = true
+	}
+	for d := f; ; d = path.Dir(d) {
+		for _, i := range idx.dirs[d] {
+			hit[i] = true
+		}
+		if d == "." || d == "/" {
+			break
+		}
+	}
+	for _, g := range idx.globs {
+		if ok, _ := doublestar.Match(g.glob, f); ok {
+			hit[g.target] = true
+		}
+	}
+}
+
+// removedTargets reports targets of the base that the head no longer has.
+// Without the base's target list it falls back to deleted kustomization
+// files whose directory holds no target now.
+func removedTargets(r *Repo, cs ChangeSet) []AffectedTarget {
+	now := map[string]bool{}
+	for _, t := range r.Targets {
+		now[t.Path] = true
+	}
+	out := []AffectedTarget{}
+	if cs.BaseTargets != nil {
+		for _, t := range cs.BaseTargets {
+			if !now[t.Path] {
+				out = append(out, t)
+			}
+		}
+	} else {
+		for _, f := range cs.Files {
+			base := path.Base(f)
+			if !isKustomizationName(base) || now[path.Dir(f)] || r.hasKustomization(path.Dir(f)) {
+				continue
+			}
+			np := splitName(path.Dir(f), nil)
+			out = append(out, AffectedTarget{Service: np.candidates[len(np.candidates)-1], Environment: np.environment, Path: path.Dir(f)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func isKustomizationName(n string) bool {
+	for _, k := range kustomizationFileNames {
+		if n == k {
+			return true
+		}
+	}
+	return false
+}
+
+// ParsePathsFile reads the targets of a generated paths file (as committed
+// at some base), for removal detection.
+func ParsePathsFile(data []byte) ([]AffectedTarget, error) {
+	var pf struct {
+		Targets []AffectedTarget `yaml:"targets"`
+	}
+	if err := yaml.Unmarshal(data, &pf); err != nil {
+		return nil, fmt.Errorf("parsing paths file: %w", err)
+	}
+	if pf.Targets == nil {
+		pf.Targets = []AffectedTarget{}
+	}
+	return pf.Targets, nil
+}

@@ -1,0 +1,344 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"gopkg.in/yaml.v3"
+)
+
+// ConfigFile is the name of the optional configuration file at the
+// repository root.
+const ConfigFile = ".kustomatrix.yaml"
+
+// Load restrictors, as kustomize names them on its command line.
+const (
+	LoadRestrictorRootOnly = "rootOnly"
+	LoadRestrictorNone     = "none"
+)
+
+// Config is the content of .kustomatrix.yaml. Every field is optional; the
+// zero Config, after Defaults, describes the conventional setup.
+type Config struct {
+	// Name is the base name of the generated files:
+	// .github/workflows/<name>.yml, <name>-deploy.yml, .github/actions/<name>-*.
+	Name string `yaml:"name"`
+	// DeployBranch is the branch whose pushes apply (default "main").
+	DeployBranch string `yaml:"deployBranch"`
+	// RunsOn is the runner label or labels of every generated job.
+	RunsOn StringList `yaml:"runsOn"`
+	// Discovery selects and names the kustomization roots.
+	Discovery Discovery `yaml:"discovery"`
+	// Kustomize holds the options kustomize builds with.
+	Kustomize Kustomize `yaml:"kustomize"`
+	// GlobalDependencies are doublestar globs whose change affects every target.
+	GlobalDependencies []string `yaml:"globalDependencies"`
+	// Environments holds per-environment settings, keyed by environment name.
+	Environments map[string]Environment `yaml:"environments"`
+	// Tool says how the generated workflows get kustomatrix itself.
+	Tool Tool `yaml:"tool"`
+}
+
+// Discovery selects and names the kustomization roots.
+type Discovery struct {
+	// Include keeps only roots whose directory matches one of these globs.
+	Include []string `yaml:"include"`
+	// Exclude drops roots whose directory matches one of these globs.
+	Exclude []string `yaml:"exclude"`
+	// Overrides names roots whose layout the naming rule does not fit.
+	Overrides []Override `yaml:"overrides"`
+}
+
+// Override gives one root directory an explicit service and environment.
+type Override struct {
+	Path        string `yaml:"path"`
+	Service     string `yaml:"service"`
+	Environment string `yaml:"environment"`
+}
+
+// Kustomize holds the options kustomize builds with; the dependency analysis
+// honours them too, so it predicts what the build will read.
+type Kustomize struct {
+	// LoadRestrictor is rootOnly (kustomize's default) or none.
+	LoadRestrictor string `yaml:"loadRestrictor"`
+}
+
+// Environment holds the settings of one deploy environment.
+type Environment struct {
+	// GitHubEnvironment is the GitHub environment the apply job runs in, for
+	// protection rules and environment secrets (default: the environment name).
+	GitHubEnvironment string `yaml:"githubEnvironment"`
+	// Credentials says how jobs of this environment reach the cluster.
+	Credentials Credentials `yaml:"credentials"`
+}
+
+// Credentials says how a job reaches the cluster. At most one of the three
+// may be set; with none, a kubeconfig secret named KUBECONFIG_<ENV> is used.
+type Credentials struct {
+	// KubeconfigSecret names a repository secret holding a kubeconfig.
+	KubeconfigSecret string `yaml:"kubeconfigSecret"`
+	// AWSEKS assumes an IAM role through GitHub OIDC and writes the EKS kubeconfig.
+	AWSEKS *AWSEKS `yaml:"awsEks"`
+	// Steps are custom steps, inserted verbatim, that leave a usable kubeconfig.
+	Steps []map[string]any `yaml:"steps"`
+}
+
+// AWSEKS reaches an EKS cluster through GitHub's OIDC token: no long-lived keys.
+type AWSEKS struct {
+	RoleARN     string `yaml:"roleArn"`
+	Region      string `yaml:"region"`
+	ClusterName string `yaml:"clusterName"`
+}
+
+// Tool says how the generated workflows get kustomatrix.
+type Tool struct {
+	// Uses is the root composite action, "owner/repo@<40-hex sha>".
+	Uses string `yaml:"uses"`
+	// Version is the release the SHA belongs to, written as the pin comment.
+	Version string `yaml:"version"`
+}
+
+// StringList accepts a single string or a list of strings, as GitHub's
+// runs-on does.
+type StringList []string
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *StringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = StringList{n.Value}
+		return nil
+	}
+	var l []string
+	if err := n.Decode(&l); err != nil {
+		return err
+	}
+	*s = l
+	return nil
+}
+
+var (
+	sha1Ref       = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+@[0-9a-f]{40}$`)
+	secretName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	plainValue    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$`)
+	environmentRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+)
+
+// LoadConfig decodes and validates a configuration file. Unknown keys,
+// malformed globs and conflicting settings are all reported, each with
+// file:line:col, in one *ConfigError. An empty document is the zero Config.
+func LoadConfig(name string, data []byte) (*Config, error) {
+	cfg := &Config{}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			cfg.Defaults()
+			return cfg, nil
+		}
+		return nil, &ConfigError{Problems: []Diagnostic{yamlErrorDiagnostic(name, err)}}
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		cfg.Defaults()
+		return cfg, nil
+	}
+	problems := checkKnownFields(name, root, typeOfConfig, "")
+	if len(problems) == 0 {
+		if err := root.Decode(cfg); err != nil {
+			problems = append(problems, yamlErrorDiagnostic(name, err))
+		}
+	}
+	if len(problems) == 0 {
+		problems = cfg.validate(name, root)
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: sortDiagnostics(problems)}
+	}
+	cfg.Defaults()
+	return cfg, nil
+}
+
+// yamlErrorDiagnostic turns a yaml.v3 error ("yaml: line 3: ...") into a
+// positioned diagnostic.
+func yamlErrorDiagnostic(name string, err error) Diagnostic {
+	msg := err.Error()
+	d := Diagnostic{Path: name, Kind: KindYAML}
+	var line int
+	if _, scanErr := fmt.Sscanf(strings.TrimPrefix(msg, "yaml: "), "line %d:", &line); scanErr == nil {
+		d.Line = line
+		msg = msg[strings.Index(msg, ":")+1:]
+		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+			d.Line = line
+			msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+		}
+	}
+	d.Message = strings.TrimPrefix(msg, "yaml: ")
+	return d
+}
+
+// Defaults fills in every unset field.
+func (c *Config) Defaults() {
+	if c.Name == "" {
+		c.Name = "kustomatrix"
+	}
+	if c.DeployBranch == "" {
+		c.DeployBranch = "main"
+	}
+	if len(c.RunsOn) == 0 {
+		c.RunsOn = StringList{"ubuntu-24.04"}
+	}
+	if c.Kustomize.LoadRestrictor == "" {
+		c.Kustomize.LoadRestrictor = LoadRestrictorRootOnly
+	}
+	if c.Tool.Uses == "" {
+		c.Tool.Uses = DefaultToolUses
+		c.Tool.Version = DefaultToolVersion
+	}
+}
+
+// EnvironmentSettings returns the settings of one environment with defaults
+// applied: GitHub environment = its own name, credentials = the kubeconfig
+// secret KUBECONFIG_<ENV>.
+func (c *Config) EnvironmentSettings(env string) Environment {
+	e := c.Environments[env]
+	if e.GitHubEnvironment == "" {
+		e.GitHubEnvironment = env
+	}
+	cr := e.Credentials
+	if cr.KubeconfigSecret == "" && cr.AWSEKS == nil && len(cr.Steps) == 0 {
+		e.Credentials.KubeconfigSecret = DefaultKubeconfigSecret(env)
+	}
+	return e
+}
+
+// DefaultKubeconfigSecret is the secret name used for an environment that
+// configures no credentials: KUBECONFIG_ plus the name in upper case with
+// every other character replaced by '_' (secret names allow only [A-Z0-9_]).
+func DefaultKubeconfigSecret(env string) string {
+	var b strings.Builder
+	b.WriteString("KUBECONFIG_")
+	for _, r := range strings.ToUpper(env) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// validate checks values the YAML types cannot: globs, names, references.
+func (c *Config) validate(name string, root *yaml.Node) []Diagnostic {
+	var ps []Diagnostic
+	bad := func(path, format string, args ...any) {
+		n := nodeAt(root, path)
+		ps = append(ps, Diagnostic{Path: name, Line: n.Line, Col: n.Column, Kind: "config",
+			Message: fmt.Sprintf(format, args...)})
+	}
+	globs := map[string][]string{
+		"discovery.include": c.Discovery.Include, "discovery.exclude": c.Discovery.Exclude,
+		"globalDependencies": c.GlobalDependencies,
+	}
+	for key, list := range globs {
+		for i, g := range list {
+			if !doublestar.ValidatePattern(g) {
+				bad(fmt.Sprintf("%s.%d", key, i), "invalid glob %q in %s", g, key)
+			} else if strings.HasPrefix(g, "/") || strings.HasPrefix(g, "./") {
+				bad(fmt.Sprintf("%s.%d", key, i), "glob %q in %s must be relative to the repository root, without a leading %q", g, key, g[:strings.Index(g, "/")+1])
+			}
+		}
+	}
+	if c.Name != "" && !jobIDRe.MatchString(c.Name) {
+		bad("name", "name %q must match %s (it names files and job ids)", c.Name, jobIDRe)
+	}
+	if c.DeployBranch != "" && !plainValue.MatchString(c.DeployBranch) {
+		bad("deployBranch", "deployBranch %q is not a plain branch name", c.DeployBranch)
+	}
+	for i, l := range c.RunsOn {
+		if !plainValue.MatchString(l) {
+			bad(fmt.Sprintf("runsOn.%d", i), "runsOn label %q is not a plain runner label", l)
+		}
+	}
+	switch c.Kustomize.LoadRestrictor {
+	case "", LoadRestrictorRootOnly, LoadRestrictorNone:
+	default:
+		bad("kustomize.loadRestrictor", "loadRestrictor %q is not one of %q, %q", c.Kustomize.LoadRestrictor, LoadRestrictorRootOnly, LoadRestrictorNone)
+	}
+	if c.Tool.Uses != "" && !sha1Ref.MatchString(c.Tool.Uses) {
+		bad("tool.uses", "tool.uses %q must be owner/repo@<full 40-character commit SHA>", c.Tool.Uses)
+	}
+	if c.Tool.Uses != "" && c.Tool.Version == "" {
+		bad("tool.uses", "tool.uses needs tool.version, the release the SHA belongs to (written as the pin comment)")
+	}
+	c.validateOverrides(bad)
+	c.validateEnvironments(bad)
+	return ps
+}
+
+func (c *Config) validateOverrides(bad func(path, format string, args ...any)) {
+	seen := map[string]bool{}
+	for i, o := range c.Discovery.Overrides {
+		at := fmt.Sprintf("discovery.overrides.%d", i)
+		switch {
+		case o.Path == "" || o.Service == "" || o.Environment == "":
+			bad(at, "an override needs path, service and environment")
+		case seen[o.Path]:
+			bad(at, "path %q is overridden twice", o.Path)
+		case !environmentRe.MatchString(o.Environment):
+			bad(at+".environment", "environment %q must match %s", o.Environment, environmentRe)
+		}
+		seen[o.Path] = true
+	}
+}
+
+func (c *Config) validateEnvironments(bad func(path, format string, args ...any)) {
+	names := make([]string, 0, len(c.Environments))
+	for n := range c.Environments {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		e := c.Environments[n]
+		at := "environments." + n
+		if !environmentRe.MatchString(n) {
+			bad(at, "environment name %q must match %s", n, environmentRe)
+		}
+		if e.GitHubEnvironment != "" && !environmentRe.MatchString(e.GitHubEnvironment) {
+			bad(at+".githubEnvironment", "githubEnvironment %q must match %s", e.GitHubEnvironment, environmentRe)
+		}
+		cr := e.Credentials
+		set := 0
+		for _, b := range []bool{cr.KubeconfigSecret != "", cr.AWSEKS != nil, len(cr.Steps) > 0} {
+			if b {
+				set++
+			}
+		}
+		if set > 1 {
+			bad(at+".credentials", "credentials of %q: set only one of kubeconfigSecret, awsEks, steps", n)
+		}
+		if cr.KubeconfigSecret != "" && !secretName.MatchString(cr.KubeconfigSecret) {
+			bad(at+".credentials.kubeconfigSecret", "kubeconfigSecret %q is not a valid secret name", cr.KubeconfigSecret)
+		}
+		if a := cr.AWSEKS; a != nil {
+			for key, v := range map[string]string{"roleArn": a.RoleARN, "region": a.Region, "clusterName": a.ClusterName} {
+				if !plainValue.MatchString(v) {
+					bad(at+".credentials.awsEks", "awsEks.%s %q is missing or not a plain value", key, v)
+				}
+			}
+		}
+	}
+}

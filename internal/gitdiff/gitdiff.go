@@ -1,0 +1,108 @@
+// Package gitdiff asks git which files a change touched, the way kustomatrix
+// needs it: against the merge base, both sides of renames, deletions
+// included, and with a reason instead of an error when the history needed is
+// not there (a shallow clone, a force push).
+package gitdiff
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// Unavailable means the change cannot be computed from this clone; Reason
+// says why, for the "all: true" fallback.
+type Unavailable struct{ Reason string }
+
+func (u *Unavailable) Error() string { return u.Reason }
+
+// Repo runs git in one working tree.
+type Repo struct{ Dir string }
+
+func (r Repo) git(args ...string) ([]byte, error) {
+	cmd := exec.Command("git", append([]string{"-C", r.Dir}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return out, fmt.Errorf("git %s: %s", strings.Join(args, " "), strings.TrimSpace(stderr.String()))
+		}
+		return out, fmt.Errorf("running git: %w", err)
+	}
+	return out, nil
+}
+
+// ResolveCommit returns the full hash of rev, or *Unavailable when the
+// clone does not have it.
+func (r Repo) ResolveCommit(rev string) (string, error) {
+	out, err := r.git("rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		if r.isRepo() {
+			reason := fmt.Sprintf("commit %q is not in this clone (force push, or a shallow clone: check out with fetch-depth: 0)", rev)
+			return "", &Unavailable{Reason: reason}
+		}
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func (r Repo) isRepo() bool {
+	_, err := r.git("rev-parse", "--git-dir")
+	return err == nil
+}
+
+// ChangedFiles lists the files that differ between the merge base of base
+// and head, and head: what the change itself touched, not what happened on
+// the base branch meanwhile. Renames count on both sides.
+func (r Repo) ChangedFiles(base, head string) ([]string, error) {
+	b, err := r.ResolveCommit(base)
+	if err != nil {
+		return nil, err
+	}
+	h, err := r.ResolveCommit(head)
+	if err != nil {
+		return nil, err
+	}
+	mb, err := r.git("merge-base", b, h)
+	if err != nil {
+		shallow, _ := r.git("rev-parse", "--is-shallow-repository")
+		if strings.TrimSpace(string(shallow)) == "true" {
+			return nil, &Unavailable{Reason: fmt.Sprintf("no merge base of %s and %s in this shallow clone (check out with fetch-depth: 0)", short(b), short(h))}
+		}
+		return nil, &Unavailable{Reason: fmt.Sprintf("%s and %s have no merge base (unrelated histories or a force push)", short(b), short(h))}
+	}
+	out, err := r.git("diff", "--name-only", "--no-renames", "-z", strings.TrimSpace(string(mb)), h, "--")
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range strings.Split(string(out), "\x00") {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+// Show returns the content of path at rev, and false when it does not exist there.
+func (r Repo) Show(rev, path string) ([]byte, bool, error) {
+	out, err := r.git("cat-file", "-p", rev+":"+path)
+	if err != nil {
+		if _, lerr := r.git("cat-file", "-e", rev+":"+path); lerr != nil {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return out, true, nil
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
