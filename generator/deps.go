@@ -121,6 +121,9 @@ func (a *analyzer) closureGlobs(root string) []string {
 	set, _ := a.closure(root, map[string]bool{})
 	globs := make([]string, 0, len(set))
 	for p, dir := range set {
+		if coveredByDir(set, p) {
+			continue // a file inside a directory input adds nothing
+		}
 		g := escapeGlob(p)
 		if dir {
 			if p == "." {
@@ -133,6 +136,19 @@ func (a *analyzer) closureGlobs(root string) []string {
 	}
 	sort.Strings(globs)
 	return globs
+}
+
+// coveredByDir reports whether a parent directory of p is a whole-directory input.
+func coveredByDir(set inputSet, p string) bool {
+	if set["."] {
+		return p != "."
+	}
+	for d := path.Dir(p); d != "." && d != "/"; d = path.Dir(d) {
+		if set[d] {
+			return true
+		}
+	}
+	return false
 }
 
 // closure returns every path the build of the kustomization in dir reads.
@@ -208,6 +224,9 @@ func (a *analyzer) addRef(k *kustomization, r reference, set inputSet, stack map
 		}
 	case pathFile:
 		set[p] = set[p] || false
+		if r.Kind == refKustomization && r.Field != "resources" && r.Field != "components" {
+			a.addPluginInputs(k, r, p, set)
+		}
 		if a.rootOnly && r.Kind != refDir && !within(k.Dir, p) {
 			a.reportAt(at, KindLoadRestrictor, "%s %q is outside %q; kustomize's load restrictor rootOnly rejects it (set kustomize.loadRestrictor: none to allow it)", r.Field, r.Value, k.Dir)
 		}
@@ -224,6 +243,20 @@ func (a *analyzer) addRef(k *kustomization, r reference, set inputSet, stack map
 		a.reportAt(at, KindMissing, "%s %q does not exist", r.Field, r.Value)
 	}
 	return false
+}
+
+// addPluginInputs adds the files a plugin configuration file names.
+func (a *analyzer) addPluginInputs(k *kustomization, r reference, file string, set inputSet) {
+	data, err := a.fsys.ReadFile(filepath.Join(a.dir, filepath.FromSlash(file)))
+	if err != nil {
+		return // stat said it exists; kustomize will report what it cannot read
+	}
+	for _, v := range pluginPaths(data) {
+		if isRemote(v) {
+			continue
+		}
+		a.addRef(k, reference{Value: v, Field: r.Field + " " + r.Value, Kind: refFile, Line: r.Line, Col: r.Col}, set, nil)
+	}
 }
 
 func (a *analyzer) reportAt(at Diagnostic, kind, format string, args ...any) {

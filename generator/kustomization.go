@@ -2,6 +2,8 @@ package generator
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -41,6 +43,9 @@ type kustomization struct {
 	Err       *Diagnostic // the file does not parse: it is kept, and its whole directory is an input
 }
 
+// yamlLineRe finds the line number in a YAML parser's error message.
+var yamlLineRe = regexp.MustCompile(`\bline (\d+)\b`)
+
 // kustomizationFileNames are the names kustomize looks for, in its order.
 var kustomizationFileNames = konfig.RecognizedKustomizationFileNames()
 
@@ -51,8 +56,13 @@ func parseKustomization(dir, file string, data []byte) *kustomization {
 	k := &kustomization{Dir: dir, File: file}
 	var kt types.Kustomization
 	if err := kt.Unmarshal(data); err != nil {
-		k.Err = &Diagnostic{Path: file, Line: 1, Col: 1, Kind: KindYAML,
-			Message: fmt.Sprintf("kustomization does not parse, its whole directory counts as input: %s", firstLine(err.Error()))}
+		msg := firstLine(err.Error())
+		line := 1
+		if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+		}
+		k.Err = &Diagnostic{Path: file, Line: line, Kind: KindYAML,
+			Message: fmt.Sprintf("kustomization does not parse, its whole directory counts as input: %s", msg)}
 		return k
 	}
 	kt.FixKustomization()
@@ -191,4 +201,54 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// pluginPaths returns the local paths a generator, transformer or validator
+// configuration file names. Builtin plugins (ConfigMapGenerator,
+// PatchTransformer, ...) configured from a file read further files, relative
+// to the kustomization, just as the fields of a kustomization do.
+func pluginPaths(data []byte) []string {
+	var out []string
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); err != nil {
+			break // io.EOF, or not YAML: kustomize will say so
+		}
+		for _, key := range []string{"path", "env", "valuesFile", "chartHome"} {
+			if s, ok := doc[key].(string); ok {
+				out = append(out, s)
+			}
+		}
+		for _, key := range []string{"paths", "envs", "additionalValuesFiles"} {
+			out = append(out, stringList(doc[key])...)
+		}
+		for _, f := range stringList(doc["files"]) {
+			if i := strings.Index(f, "="); i >= 0 {
+				f = f[i+1:]
+			}
+			out = append(out, f)
+		}
+		if rs, ok := doc["replacements"].([]any); ok {
+			for _, r := range rs {
+				if m, ok := r.(map[string]any); ok {
+					if s, ok := m["path"].(string); ok {
+						out = append(out, s)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func stringList(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, e := range l {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -148,6 +148,9 @@ func (o *repoOptions) load(s *streams) (*generator.Repo, string, error) {
 	for _, d := range repo.Diagnostics {
 		fmt.Fprintln(s.err, d)
 	}
+	if len(repo.Targets) == 0 {
+		return nil, "", usageError("no kustomization roots found in %s (directories holding kustomization.yaml, kustomization.yml or Kustomization that no other kustomization references; hidden directories are skipped)", o.repo)
+	}
 	if o.strict && len(repo.Diagnostics) > 0 {
 		return nil, "", &exitError{code: exitUsage, err: fmt.Errorf("%d diagnostic(s) with --strict", len(repo.Diagnostics))}
 	}
