@@ -151,8 +151,8 @@ type renderData struct {
 	KubeconfigIf         string
 	KubeconfigSecretExpr string
 	KubeconfigNameExpr   string
-	Global       []string
-	Targets      []*Target
+	Global               []string
+	Targets              []*Target
 }
 
 type serviceData struct {
@@ -217,7 +217,7 @@ func newRenderData(r *Repo) (*renderData, error) {
 }
 
 // kubeconfigSelection builds the expressions of the kubeconfig step:
-// env == 'a' && secrets.A || env == 'b' && secrets.B || ''.
+// env == 'a' && secrets.A || env == 'b' && secrets.B || ”.
 func (d *renderData) kubeconfigSelection(envSecret map[string]string) {
 	var conds, secrets, names []string
 	for _, env := range sortedKeys(envSecret) {

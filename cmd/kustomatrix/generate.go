@@ -10,6 +10,7 @@ import (
 
 func newGenerateCommand(s *streams) *cobra.Command {
 	var o repoOptions
+	var failOnChange bool
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write the generated workflows, actions and path filters",
@@ -35,10 +36,16 @@ temporary file and a rename, and removes generated files (those starting with
 				fmt.Fprintf(s.out, "%s %s\n", verb, c.Path)
 			}
 			fmt.Fprintf(s.out, "%d service(s), %d target(s), %d file(s) changed\n", len(repo.Services), len(repo.Targets), len(changes))
+			if failOnChange && len(changes) > 0 {
+				// A pre-commit hook must stop the commit so the new files are
+				// reviewed and staged with it.
+				return &exitError{code: exitChanges, err: fmt.Errorf("generated files changed; review and stage them")}
+			}
 			return nil
 		},
 	}
 	o.register(cmd, true)
+	cmd.Flags().BoolVar(&failOnChange, "fail-on-change", false, "exit 1 when any file was written or removed (for pre-commit)")
 	return cmd
 }
 
