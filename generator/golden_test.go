@@ -161,3 +161,19 @@ func TestGoldenIdempotent(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleIsUpToDate keeps the README's quick start true: the bundled
+// example holds its generated files, and generate on it changes nothing.
+func TestExampleIsUpToDate(t *testing.T) {
+	_, files, err := renderRepo(t, "../testdata/example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := generator.Drift("../testdata/example", files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		t.Errorf("testdata/example: %s %s; run: go run ./cmd/kustomatrix generate --repo testdata/example\n%s", c.Kind, c.Path, c.Diff)
+	}
+}

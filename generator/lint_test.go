@@ -74,3 +74,18 @@ func TestGeneratedPipelinesAreLintClean(t *testing.T) {
 		t.Fatalf("only %d repositories were linted; expected the example, the golden cases and the corpora", checked)
 	}
 }
+
+// TestProjectActionAndCIAreLintClean lints the project's own root action
+// (which every generated workflow calls) and its CI workflow.
+func TestProjectActionAndCIAreLintClean(t *testing.T) {
+	if _, err := os.Stat("../action.yml"); err != nil {
+		t.Fatal(err)
+	}
+	findings, err := wfcheck.Check("..", wfcheck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		t.Errorf("%s", f)
+	}
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need
+# (Debian packages, pinned Go tools, a cached kube-apiserver and kubectl),
+# then runs go test ./... . Extra arguments go to go test (e.g. -short to
+# skip the end-to-end tier, -run X).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)
+command -v pre-commit >/dev/null || need_apt+=(pre-commit)
+command -v etcd >/dev/null || need_apt+=(etcd-server)
+command -v git >/dev/null || need_apt+=(git)
+if ((${#need_apt[@]})); then
+  echo "hack/test.sh: installing Debian packages: ${need_apt[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+gobin="$(go env GOPATH)/bin"
+export PATH="$gobin:$PATH"
+if [ -x hack/build-kube.sh ] || [ -f hack/build-kube.sh ]; then
+  bash hack/build-kube.sh
+fi
+
+go test -count=1 "$@" ./...
