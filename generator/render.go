@@ -58,9 +58,17 @@ func (c *Config) GeneratedPaths() []string {
 }
 
 // GlobalPaths are the globs whose change affects every target: the
-// configuration, the generated files, and globalDependencies.
+// configuration, the generated workflows and actions (they say how every
+// target is diffed and applied), and globalDependencies. The paths file is
+// not among them: it is derived from the manifests, and the manifest change
+// behind any change to it already maps to exactly the targets concerned.
 func (c *Config) GlobalPaths() []string {
-	g := append([]string{ConfigFile}, c.GeneratedPaths()...)
+	g := []string{ConfigFile}
+	for _, p := range c.GeneratedPaths() {
+		if p != c.PathsFile() {
+			g = append(g, p)
+		}
+	}
 	g = append(g, c.GlobalDependencies...)
 	sort.Strings(g)
 	return g
