@@ -2,9 +2,11 @@ package generator
 
 // DefaultToolUses pins the root composite action of kustomatrix that the
 // generated workflows call to run the tool, by commit SHA like every other
-// action. The release process moves it forward; a repository can pin its
-// own with tool.uses and tool.version in the configuration.
+// action: a commit of this repository whose action.yml and CLI provide what
+// the generated workflows use (affected --github-output, build --output).
+// The release process moves it forward; a repository can pin its own with
+// tool.uses and tool.version in the configuration.
 const (
-	DefaultToolUses    = "kustomatrix/kustomatrix@0000000000000000000000000000000000000000"
+	DefaultToolUses    = "kustomatrix/kustomatrix@574c1e26faf34bf4e45bafb9a6066cbfce37eebc"
 	DefaultToolVersion = "v0.1.0"
 )
