@@ -1,16 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
-	"github.com/kustomatrix/kustomatrix/generator"
+	"github.com/kustomatrix/kustomatrix/internal/render"
 )
 
 func newBuildCommand(s *streams) *cobra.Command {
@@ -35,7 +32,7 @@ depend on a separately installed kustomize.`,
 			if err != nil {
 				return err
 			}
-			yml, err := Build(dir, target, cfg)
+			_, yml, err := render.Build(filesys.MakeFsOnDisk(), dir, target, cfg)
 			if err != nil {
 				return &exitError{code: exitFailure, err: err}
 			}
@@ -53,22 +50,4 @@ depend on a separately installed kustomize.`,
 	cmd.Flags().StringVar(&target, "target", "", "the kustomization root, relative to --repo")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of stdout")
 	return cmd
-}
-
-// Build renders a kustomization root the way the dependency analysis
-// assumes kustomize reads it: builtin plugins only, the configured load
-// restrictor, helm off.
-func Build(repoDir, target string, cfg *generator.Config) ([]byte, error) {
-	opts := krusty.MakeDefaultOptions()
-	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
-	if cfg.Kustomize.LoadRestrictor == generator.LoadRestrictorNone {
-		opts.LoadRestrictions = types.LoadRestrictionsNone
-	}
-	k := krusty.MakeKustomizer(opts)
-	path := filepath.Join(repoDir, filepath.FromSlash(target))
-	m, err := k.Run(filesys.MakeFsOnDisk(), path)
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", target, err)
-	}
-	return m.AsYaml()
 }

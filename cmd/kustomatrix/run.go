@@ -102,6 +102,8 @@ Exit codes: 0 ok, 1 drift found (check), 2 bad usage or configuration, 3 failure
 		newAffectedCommand(s),
 		newListCommand(s),
 		newBuildCommand(s),
+		newDiffCommand(s),
+		newApplyCommand(s),
 	)
 	return root
 }

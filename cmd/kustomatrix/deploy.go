@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rogpeppe/go-internal/diff"
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kustomatrix/kustomatrix/generator"
+	"github.com/kustomatrix/kustomatrix/internal/kube"
+	"github.com/kustomatrix/kustomatrix/internal/render"
+	"github.com/kustomatrix/kustomatrix/internal/summary"
+)
+
+// Object statuses in reports.
+const (
+	statusCreated       = "created"
+	statusChanged       = "changed"
+	statusUnchanged     = "unchanged"
+	statusWillBeCreated = "will be created (its namespace does not exist yet)"
+)
+
+type deployOptions struct {
+	repo, target, base, kubectl string
+	server, exitCode, force     bool
+	wait                        time.Duration
+}
+
+func (o *deployOptions) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.repo, "repo", ".", "the manifest repository")
+	f.StringVar(&o.target, "target", "", "the kustomization root, relative to --repo")
+	f.StringVar(&o.kubectl, "kubectl", "kubectl", "the kubectl binary")
+}
+
+func (o *deployOptions) load() (string, *generator.Config, error) {
+	if o.target == "" {
+		return "", nil, usageError("--target is required")
+	}
+	dir, err := filepath.Abs(o.repo)
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err := loadConfig(dir)
+	return dir, cfg, err
+}
+
+func newDiffCommand(s *streams) *cobra.Command {
+	var o deployOptions
+	cmd := &cobra.Command{
+		Use:   "diff --target PATH (--server | --base REV)",
+		Short: "Show what applying a target would change",
+		Long: `With --server: kubectl diff --server-side --field-manager=kustomatrix of the
+rendered target against the cluster; objects whose namespace does not exist
+yet are reported as "will be created" instead of failing the diff.
+With --base REV: no cluster is needed (forks, pull requests without
+credentials): the target rendered at REV (from git objects) against the
+working tree, as a unified diff per object.
+Writes a Markdown report to $GITHUB_STEP_SUMMARY when it is set. Exit 0
+whether or not there are changes (1 with --exit-code when there are).`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error { return o.runDiff(s) },
+	}
+	o.register(cmd)
+	cmd.Flags().BoolVar(&o.server, "server", false, "diff against the cluster (kubectl diff --server-side)")
+	cmd.Flags().StringVar(&o.base, "base", "", "diff the rendering at this revision against the working tree (no cluster)")
+	cmd.Flags().BoolVar(&o.exitCode, "exit-code", false, "exit 1 when there are changes")
+	return cmd
+}
+
+func (o *deployOptions) runDiff(s *streams) error {
+	if o.server == (o.base != "") {
+		return usageError("use exactly one of --server and --base")
+	}
+	dir, cfg, err := o.load()
+	if err != nil {
+		return err
+	}
+	objs, _, err := render.Build(filesys.MakeFsOnDisk(), dir, o.target, cfg)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	var rows []summary.Row
+	if o.server {
+		rows, err = serverDiff(kube.Kubectl{Path: o.kubectl}, objs)
+	} else {
+		rows, err = renderDiff(dir, o.base, o.target, cfg, objs)
+	}
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	changes := report(s, rows)
+	title := fmt.Sprintf("diff %s: %s", o.target, map[bool]string{true: fmt.Sprintf("%d change(s)", changes), false: "no changes"}[changes > 0])
+	if err := summary.Append(summary.Markdown(title, rows, summary.MaxBytes)); err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	if o.exitCode && changes > 0 {
+		return &exitError{code: exitChanges}
+	}
+	return nil
+}
+
+// report prints each changed object's diff and a status line per object,
+// and returns how many objects change.
+func report(s *streams, rows []summary.Row) int {
+	n := 0
+	for _, r := range rows {
+		if r.Status != statusUnchanged {
+			n++
+			s.out.Write(r.Diff)
+		}
+	}
+	for _, r := range rows {
+		fmt.Fprintf(s.err, "%s: %s\n", r.ID, r.Status)
+	}
+	return n
+}
+
+// serverDiff diffs against the cluster. kubectl diff fails outright (exit 2)
+// on an object whose namespace does not exist, even when the Namespace is in
+// the same stream; those objects are new by definition, so they are kept out
+// of kubectl's input and reported as such.
+func serverDiff(k kube.Kubectl, objs []render.Object) ([]summary.Row, error) {
+	ctx := context.Background()
+	existing, err := k.Namespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var stream []byte
+	var rows []summary.Row
+	pending := map[int]bool{}
+	for i, o := range objs {
+		if o.Namespace != "" && !existing[o.Namespace] {
+			pending[i] = true
+			continue
+		}
+		stream = append(stream, "---\n"...)
+		stream = append(stream, o.YAML...)
+	}
+	chunks := map[string][]byte{}
+	if len(stream) > 0 {
+		out, _, err := k.Diff(ctx, stream)
+		if err != nil {
+			return nil, err
+		}
+		chunks = kube.SplitDiff(out)
+	}
+	for i, o := range objs {
+		row := summary.Row{ID: o.ID(), Status: statusUnchanged}
+		switch chunk, ok := lookupChunk(chunks, o); {
+		case pending[i]:
+			row.Status, row.Diff = statusWillBeCreated, diff.Diff("/dev/null", nil, o.ID(), o.YAML)
+		case ok && strings.Contains(string(chunk), "@@ -0,0 "):
+			row.Status, row.Diff = statusCreated, chunk
+		case ok:
+			row.Status, row.Diff = statusChanged, chunk
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// lookupChunk finds an object's part of kubectl diff's output: kubectl
+// names it group.version.Kind.namespace.name.
+func lookupChunk(chunks map[string][]byte, o render.Object) ([]byte, bool) {
+	suffix := "." + o.Kind + "." + o.Namespace + "." + o.Name
+	for k, c := range chunks {
+		if strings.HasSuffix(k, suffix) || (o.Namespace == "" && strings.HasSuffix(k, "."+o.Kind+"."+o.Name)) {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// renderDiff compares the target rendered at base with the working tree.
+func renderDiff(dir, base, target string, cfg *generator.Config, head []render.Object) ([]summary.Row, error) {
+	fsys, root, err := render.GitTree(dir, base)
+	if err != nil {
+		return nil, err
+	}
+	var before []render.Object
+	if fsys.Exists(filepath.Join(root, filepath.FromSlash(target))) {
+		if before, _, err = render.Build(fsys, root, target, cfg); err != nil {
+			return nil, fmt.Errorf("at %s: %w", base, err)
+		}
+	}
+	changed := map[string]render.Change{}
+	for _, c := range render.Compare(before, head, diff.Diff) {
+		changed[c.ID] = c
+	}
+	var rows []summary.Row
+	for _, o := range head {
+		row := summary.Row{ID: o.ID(), Status: statusUnchanged}
+		if c, ok := changed[o.ID()]; ok {
+			row.Status, row.Diff = c.Kind, c.Diff
+		}
+		rows = append(rows, row)
+	}
+	for _, c := range changed {
+		if c.Kind == "deleted" {
+			rows = append(rows, summary.Row{ID: c.ID, Status: "no longer rendered (not deleted from the cluster)", Diff: c.Diff})
+		}
+	}
+	return rows, nil
+}
+
+func newApplyCommand(s *streams) *cobra.Command {
+	var o deployOptions
+	cmd := &cobra.Command{
+		Use:   "apply --target PATH",
+		Short: "Apply a target with kubectl apply --server-side",
+		Long: `Renders the target, diffs it against the cluster for the report, then runs
+kubectl apply --server-side --field-manager=kustomatrix. With --wait, waits
+for Deployments, StatefulSets and DaemonSets to roll out. Writes a Markdown
+report to $GITHUB_STEP_SUMMARY when it is set.`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error { return o.runApply(s) },
+	}
+	o.register(cmd)
+	cmd.Flags().BoolVar(&o.force, "force-conflicts", false, "take over fields another field manager owns")
+	cmd.Flags().DurationVar(&o.wait, "wait", 0, "wait up to this long for workloads to roll out (0: do not wait)")
+	return cmd
+}
+
+func (o *deployOptions) runApply(s *streams) error {
+	dir, cfg, err := o.load()
+	if err != nil {
+		return err
+	}
+	objs, all, err := render.Build(filesys.MakeFsOnDisk(), dir, o.target, cfg)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	k := kube.Kubectl{Path: o.kubectl}
+	rows, err := serverDiff(k, objs)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	changes := report(s, rows)
+	out, err := k.Apply(context.Background(), all, kube.ApplyOptions{ForceConflicts: o.force})
+	s.out.Write(out)
+	if err != nil {
+		summary.Append(summary.Markdown(fmt.Sprintf("apply %s: failed", o.target), rows, summary.MaxBytes))
+		return &exitError{code: exitFailure, err: err}
+	}
+	if o.wait > 0 {
+		if err := waitForRollouts(k, objs, o.wait); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	}
+	title := fmt.Sprintf("apply %s: %d object(s) created or changed, %d unchanged", o.target, changes, len(rows)-changes)
+	if err := summary.Append(summary.Markdown(title, rows, summary.MaxBytes)); err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	return nil
+}
+
+func waitForRollouts(k kube.Kubectl, objs []render.Object, timeout time.Duration) error {
+	for _, o := range objs {
+		switch o.Kind {
+		case "Deployment", "StatefulSet", "DaemonSet":
+			if err := k.RolloutStatus(context.Background(), strings.ToLower(o.Kind)+"/"+o.Name, o.Namespace, timeout.String()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+// Package kube runs kubectl for the runtime commands: server-side diff and
+// apply with kustomatrix's field manager, and reading back what changed.
+package kube
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// FieldManager owns every field kustomatrix applies.
+const FieldManager = "kustomatrix"
+
+// Kubectl runs one kubectl binary, with the environment's KUBECONFIG.
+type Kubectl struct {
+	Path string // "kubectl" when empty
+}
+
+// Result is what one kubectl invocation produced.
+type Result struct {
+	Stdout, Stderr []byte
+	Code           int
+}
+
+func (k Kubectl) run(ctx context.Context, stdin []byte, args ...string) (Result, error) {
+	bin := k.Path
+	if bin == "" {
+		bin = "kubectl"
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := Result{Stdout: out.Bytes(), Stderr: errb.Bytes()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		res.Code = ee.ExitCode()
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("running %s: %w", bin, err)
+	}
+	return res, nil
+}
+
+// Namespaces returns the names of the namespaces that exist.
+func (k Kubectl) Namespaces(ctx context.Context) (map[string]bool, error) {
+	res, err := k.run(ctx, nil, "get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}")
+	if err != nil {
+		return nil, err
+	}
+	if res.Code != 0 {
+		return nil, fmt.Errorf("kubectl get namespaces: %s", strings.TrimSpace(string(res.Stderr)))
+	}
+	m := map[string]bool{}
+	for _, n := range strings.Fields(string(res.Stdout)) {
+		m[n] = true
+	}
+	return m, nil
+}
+
+// Diff runs kubectl diff --server-side on a manifest stream. It returns
+// the diff text and whether anything differs; kubectl's exit 1 means
+// "differences", anything above is an error.
+func (k Kubectl) Diff(ctx context.Context, manifest []byte) ([]byte, bool, error) {
+	res, err := k.run(ctx, manifest, "diff", "--server-side", "--field-manager="+FieldManager, "-f", "-")
+	if err != nil {
+		return nil, false, err
+	}
+	switch res.Code {
+	case 0:
+		return res.Stdout, false, nil
+	case 1:
+		return res.Stdout, true, nil
+	default:
+		return res.Stdout, false, fmt.Errorf("kubectl diff failed (exit %d): %s", res.Code, strings.TrimSpace(string(res.Stderr)))
+	}
+}
+
+// ApplyOptions are the opt-in behaviours of Apply.
+type ApplyOptions struct {
+	ForceConflicts bool
+}
+
+// Apply runs kubectl apply --server-side on a manifest stream.
+func (k Kubectl) Apply(ctx context.Context, manifest []byte, o ApplyOptions) ([]byte, error) {
+	args := []string{"apply", "--server-side", "--field-manager=" + FieldManager, "-f", "-"}
+	if o.ForceConflicts {
+		args = append(args, "--force-conflicts")
+	}
+	res, err := k.run(ctx, manifest, args...)
+	if err != nil {
+		return nil, err
+	}
+	if res.Code != 0 {
+		return res.Stdout, fmt.Errorf("kubectl apply failed (exit %d): %s", res.Code, strings.TrimSpace(string(res.Stderr)))
+	}
+	return res.Stdout, nil
+}
+
+// RolloutStatus waits for a workload's rollout, up to timeout (a kubectl
+// duration such as "5m").
+func (k Kubectl) RolloutStatus(ctx context.Context, kindName, namespace, timeout string) error {
+	args := []string{"rollout", "status", kindName, "--timeout=" + timeout}
+	if namespace != "" {
+		args = append(args, "-n", namespace)
+	}
+	res, err := k.run(ctx, nil, args...)
+	if err != nil {
+		return err
+	}
+	if res.Code != 0 {
+		return fmt.Errorf("rollout of %s did not finish: %s", kindName, strings.TrimSpace(string(res.Stderr)))
+	}
+	return nil
+}
+
+// SplitDiff cuts kubectl diff output into one chunk per object, keyed by
+// the file name kubectl gives it (group.version.Kind.namespace.name).
+func SplitDiff(out []byte) map[string][]byte {
+	chunks := map[string][]byte{}
+	var key string
+	var cur []byte
+	flush := func() {
+		if key != "" {
+			chunks[key] = cur
+		}
+	}
+	for _, line := range bytes.SplitAfter(out, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("diff ")) {
+			flush()
+			fields := strings.Fields(string(line))
+			last := fields[len(fields)-1]
+			key = last[strings.LastIndex(last, "/")+1:]
+			cur = nil
+			continue
+		}
+		cur = append(cur, line...)
+	}
+	flush()
+	return chunks
+}

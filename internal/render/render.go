@@ -1,0 +1,183 @@
+// Package render builds kustomization roots with the kustomize library —
+// the same engine and load restrictor the dependency analysis assumes — from
+// the working tree or from any git revision, and compares rendered output
+// object by object.
+package render
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kustomatrix/kustomatrix/generator"
+)
+
+// Object is one rendered Kubernetes object.
+type Object struct {
+	APIVersion string
+	Kind       string
+	Namespace  string // "" for cluster-scoped objects (or namespaced ones left to the default)
+	Name       string
+	YAML       []byte
+}
+
+// ID names an object uniquely within a rendering, in kubectl's style.
+func (o Object) ID() string {
+	g := o.APIVersion
+	if i := strings.Index(g, "/"); i >= 0 {
+		g = g[:i]
+	} else {
+		g = ""
+	}
+	kind := strings.ToLower(o.Kind)
+	if g != "" {
+		kind += "." + g
+	}
+	if o.Namespace != "" {
+		return kind + "/" + o.Name + " -n " + o.Namespace
+	}
+	return kind + "/" + o.Name
+}
+
+// Build renders one root of the repository at dir (an absolute path in fsys).
+func Build(fsys filesys.FileSystem, dir, target string, cfg *generator.Config) ([]Object, []byte, error) {
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	if cfg.Kustomize.LoadRestrictor == generator.LoadRestrictorNone {
+		opts.LoadRestrictions = types.LoadRestrictionsNone
+	}
+	rm, err := krusty.MakeKustomizer(opts).Run(fsys, filepath.Join(dir, filepath.FromSlash(target)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("kustomize build %s: %w", target, err)
+	}
+	all, err := rm.AsYaml()
+	if err != nil {
+		return nil, nil, err
+	}
+	var objs []Object
+	for _, r := range rm.Resources() {
+		y, err := r.AsYAML()
+		if err != nil {
+			return nil, nil, err
+		}
+		objs = append(objs, Object{APIVersion: r.GetApiVersion(), Kind: r.GetKind(),
+			Namespace: r.GetNamespace(), Name: r.GetName(), YAML: y})
+	}
+	return objs, all, nil
+}
+
+// GitTree loads a revision of the repository at repoDir into an in-memory
+// file system (from git objects: no second checkout) and returns it with
+// the directory the tree sits in.
+func GitTree(repoDir, rev string) (filesys.FileSystem, string, error) {
+	// The manifest repository may be a subdirectory of the git repository.
+	out, err := exec.Command("git", "-C", repoDir, "rev-parse", "--show-toplevel", "--show-prefix").Output()
+	lines := strings.Split(string(out), "\n")
+	if err != nil || len(lines) < 2 {
+		return nil, "", fmt.Errorf("%s is not in a git repository: %v", repoDir, err)
+	}
+	top, tree := lines[0], rev
+	if p := strings.TrimSpace(lines[1]); p != "" {
+		tree = rev + ":" + strings.TrimSuffix(p, "/")
+	}
+	cmd := exec.Command("git", "-C", top, "archive", "--format=tar", tree)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err = cmd.Output()
+	if err != nil {
+		if strings.Contains(stderr.String(), "not a valid object name") || strings.Contains(stderr.String(), "not a tree object") {
+			return filesys.MakeFsInMemory(), "/repo", nil // the directory did not exist at rev
+		}
+		return nil, "", fmt.Errorf("git archive %s: %s", tree, strings.TrimSpace(stderr.String()))
+	}
+	const root = "/repo"
+	fsys := filesys.MakeFsInMemory()
+	if err := fsys.MkdirAll(root); err != nil {
+		return nil, "", err
+	}
+	tr := tar.NewReader(bytes.NewReader(out))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("reading git archive of %s: %w", rev, err)
+		}
+		p := path.Join(root, h.Name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := fsys.MkdirAll(p); err != nil {
+				return nil, "", err
+			}
+		case tar.TypeReg:
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return nil, "", err
+			}
+			if err := fsys.MkdirAll(path.Dir(p)); err != nil {
+				return nil, "", err
+			}
+			if err := fsys.WriteFile(p, data); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	return fsys, root, nil
+}
+
+// Change is how one object differs between two renderings.
+type Change struct {
+	ID   string
+	Kind string // "created", "changed", "deleted"
+	Diff []byte // unified diff of the object's YAML
+}
+
+// Compare lists the objects that differ between two renderings, sorted by ID.
+func Compare(base, head []Object, diff func(oldName string, old []byte, newName string, new []byte) []byte) []Change {
+	b := index(base)
+	h := index(head)
+	var ids []string
+	for id := range b {
+		ids = append(ids, id)
+	}
+	for id := range h {
+		if _, ok := b[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	var out []Change
+	for _, id := range ids {
+		bo, inBase := b[id]
+		ho, inHead := h[id]
+		switch {
+		case !inBase:
+			out = append(out, Change{ID: id, Kind: "created", Diff: diff("/dev/null", nil, id, ho.YAML)})
+		case !inHead:
+			out = append(out, Change{ID: id, Kind: "deleted", Diff: diff(id, bo.YAML, "/dev/null", nil)})
+		case !bytes.Equal(bo.YAML, ho.YAML):
+			out = append(out, Change{ID: id, Kind: "changed", Diff: diff(id, bo.YAML, id, ho.YAML)})
+		}
+	}
+	return out
+}
+
+func index(objs []Object) map[string]Object {
+	m := make(map[string]Object, len(objs))
+	for _, o := range objs {
+		m[o.ID()] = o
+	}
+	return m
+}
