@@ -2,8 +2,9 @@ package generator
 
 import (
 	"errors"
+	"fmt"
 	"path"
-	"strings"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -13,26 +14,35 @@ import (
 // scenario is a repository in memory, built the way kustomize's own
 // harness builds its tests: write a base, write an overlay, expect a result.
 type scenario struct {
-	t  *testing.T
-	fs filesys.FileSystem
+	t    *testing.T
+	fs   filesys.FileSystem
+	repo string // the repository's absolute path in fs
 }
-
-// scenarioRepo is where a scenario's repository lives in its file system.
-const scenarioRepo = "/repo"
 
 func newScenario(t *testing.T) *scenario {
 	t.Helper()
 	fs := filesys.MakeFsInMemory()
-	if err := fs.MkdirAll(scenarioRepo); err != nil {
+	if err := fs.MkdirAll("/repo"); err != nil {
 		t.Fatal(err)
 	}
-	return &scenario{t: t, fs: fs}
+	return &scenario{t: t, fs: fs, repo: "/repo"}
+}
+
+// newDiskScenario is a scenario in a temporary directory, for file names
+// the in-memory file system refuses.
+func newDiskScenario(t *testing.T) *scenario {
+	t.Helper()
+	return &scenario{t: t, fs: filesys.MakeFsOnDisk(), repo: t.TempDir()}
 }
 
 // write writes a file, relative to the repository root.
 func (s *scenario) write(p, content string) {
 	s.t.Helper()
-	if err := s.fs.WriteFile(path.Join(scenarioRepo, p), []byte(content)); err != nil {
+	full := filepath.Join(s.repo, filepath.FromSlash(p))
+	if err := s.fs.MkdirAll(filepath.Dir(full)); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.fs.WriteFile(full, []byte(content)); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -72,7 +82,7 @@ func (s *scenario) scanErr(cfg *Config) (*Repo, error) {
 	if cfg == nil {
 		cfg = s.config("")
 	}
-	r, err := Scan(s.fs, scenarioRepo, cfg)
+	r, err := Scan(s.fs, s.repo, cfg)
 	var ce *ConfigError
 	if err != nil && !errors.As(err, &ce) {
 		s.t.Fatalf("Scan error is %T, not a *ConfigError: %v", err, err)
@@ -250,7 +260,7 @@ func TestScenarioDiscovery(t *testing.T) {
 func serviceSummary(r *Repo) []string {
 	var out []string
 	for _, s := range r.Services {
-		out = append(out, strings.Join([]string{s.Name, s.JobID, string(rune('0' + len(s.Targets)))}, " "))
+		out = append(out, fmt.Sprintf("%s %s %d", s.Name, s.JobID, len(s.Targets)))
 	}
 	return out
 }
@@ -358,4 +368,220 @@ func TestScenarioNaming(t *testing.T) {
 			th.expect("targets", tc.want, targets(r))
 		})
 	}
+}
+
+func TestScenarioDependencies(t *testing.T) {
+	t.Run("patches of every spelling", func(t *testing.T) {
+		th := cartRepo(t)
+		th.write("apps/cart/overlays/prod/kustomization.yaml", `resources:
+  - ../../base
+patches:
+  - path: replicas.yaml
+  - target: {kind: Deployment}
+    patch: |-
+      - op: replace
+        path: /spec/replicas
+        value: 3
+patchesJson6902:
+  - target: {group: apps, version: v1, kind: Deployment, name: cart}
+    path: probe.json6902.yaml
+patchesStrategicMerge:
+  - memory.yaml
+  - |-
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: cart}
+`)
+		th.files("apps/cart/overlays/prod/replicas.yaml", "apps/cart/overlays/prod/probe.json6902.yaml", "apps/cart/overlays/prod/memory.yaml",
+			"apps/cart/overlays/prod/unused.yaml")
+		r := th.scan(nil)
+		th.expect("inputs", []string{
+			"apps/cart/base/deployment.yaml", "apps/cart/base/kustomization.yaml",
+			"apps/cart/overlays/prod/kustomization.yaml", "apps/cart/overlays/prod/memory.yaml",
+			"apps/cart/overlays/prod/probe.json6902.yaml", "apps/cart/overlays/prod/replicas.yaml",
+		}, th.inputs(r, "apps/cart/overlays/prod"))
+		th.expect("diagnostics", []string{}, diagnostics(r))
+	})
+	t.Run("generator sources", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("app/kustomization.yaml", `configMapGenerator:
+  - name: settings
+    files:
+      - app.properties
+      - nginx.conf=conf/nginx-default.conf
+    envs:
+      - settings.env
+    literals:
+      - MODE=prod
+secretGenerator:
+  - name: credentials
+    files:
+      - secrets
+`)
+		th.files("app/app.properties", "app/conf/nginx-default.conf", "app/settings.env", "app/secrets/password.txt", "app/secrets/token.txt")
+		r := th.scan(nil)
+		th.expect("inputs", []string{
+			"app/app.properties", "app/conf/nginx-default.conf", "app/kustomization.yaml", "app/secrets/**", "app/settings.env",
+		}, th.inputs(r, "app"))
+		th.expect("diagnostics", []string{}, diagnostics(r))
+	})
+	t.Run("helm charts", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("redis/kustomization.yaml", `helmCharts:
+  - name: redis
+    version: 1.2.3
+    valuesFile: values.yaml
+    additionalValuesFiles: [values-prod.yaml]
+`)
+		th.files("redis/values.yaml", "redis/values-prod.yaml", "redis/charts/redis/Chart.yaml")
+		th.write("vendored/kustomization.yaml", "helmGlobals:\n  chartHome: ../third-party/charts\nhelmCharts:\n  - name: nginx\n")
+		r := th.scan(nil)
+		th.expect("default chart home", []string{
+			"redis/charts/**", "redis/kustomization.yaml", "redis/values-prod.yaml", "redis/values.yaml",
+		}, th.inputs(r, "redis"))
+		th.expect("chart home outside, not yet pulled", []string{"third-party/charts/**", "vendored/kustomization.yaml"}, th.inputs(r, "vendored"))
+		th.expect("diagnostics", []string{}, diagnostics(r))
+	})
+	t.Run("replacements, openapi, crds and configurations", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("app/kustomization.yaml", `resources: [deployment.yaml]
+replacements:
+  - path: replacements.yaml
+  - source: {kind: ConfigMap, name: x, fieldPath: data.y}
+    targets: [{select: {kind: Deployment}, fieldPaths: [spec.replicas]}]
+openapi:
+  path: schema.json
+crds:
+  - crd.yaml
+configurations:
+  - kustomizeconfig.yaml
+`)
+		th.files("app/deployment.yaml", "app/replacements.yaml", "app/schema.json", "app/crd.yaml", "app/kustomizeconfig.yaml")
+		r := th.scan(nil)
+		th.expect("inputs", []string{
+			"app/crd.yaml", "app/deployment.yaml", "app/kustomization.yaml", "app/kustomizeconfig.yaml", "app/replacements.yaml", "app/schema.json",
+		}, th.inputs(r, "app"))
+		th.expect("diagnostics", []string{}, diagnostics(r))
+	})
+	t.Run("generator and transformer configuration files", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("app/kustomization.yaml", "generators:\n  - flags-generator.yaml\ntransformers:\n  - labels.yaml\n  - patch-transformer.yaml\n")
+		th.write("app/flags-generator.yaml", `apiVersion: builtin
+kind: ConfigMapGenerator
+metadata: {name: flags}
+files:
+  - flags.properties
+  - extra=more/extra.txt
+envs:
+  - flags.env
+`)
+		th.write("app/labels.yaml", "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: l}\nlabels: {team: x}\nfieldSpecs: [{path: metadata/labels, create: true}]\n")
+		th.write("app/patch-transformer.yaml", "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: p}\npath: patch.yaml\ntarget: {kind: Deployment}\n")
+		th.files("app/flags.properties", "app/more/extra.txt", "app/flags.env", "app/patch.yaml")
+		r := th.scan(nil)
+		th.expect("inputs", []string{
+			"app/flags-generator.yaml", "app/flags.env", "app/flags.properties", "app/kustomization.yaml", "app/labels.yaml",
+			"app/more/extra.txt", "app/patch-transformer.yaml", "app/patch.yaml",
+		}, th.inputs(r, "app"))
+		th.expect("diagnostics", []string{}, diagnostics(r))
+	})
+	t.Run("file names with glob metacharacters", func(t *testing.T) {
+		th := newDiskScenario(t)
+		th.write("app/kustomization.yaml", "resources:\n  - 'config[1].yaml'\n  - '{weird}*.yaml'\n")
+		th.files("app/config[1].yaml", "app/{weird}*.yaml")
+		r := th.scan(nil)
+		th.expect("inputs", []string{`app/\\{weird\\}\\*.yaml`, `app/config\\[1\\].yaml`, "app/kustomization.yaml"}, th.inputs(r, "app"))
+		hit := Affected(r, ChangeSet{Files: []string{"app/config[1].yaml"}})
+		th.expect("affected by the literal file", []AffectedTarget{{"app", "default", "app"}}, hit.Targets)
+		miss := Affected(r, ChangeSet{Files: []string{"app/config1.yaml", "app/{weird}x.yaml"}})
+		th.expect("not affected by what the glob would match unescaped", []AffectedTarget{}, miss.Targets)
+	})
+	t.Run("a missing file is an input and a diagnostic", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("app/kustomization.yaml", "resources:\n  - deployment.yaml\n  - missing.yaml\npatches:\n  - path: gone.yaml\n")
+		th.files("app/deployment.yaml")
+		r := th.scan(nil)
+		th.expect("inputs", []string{"app/deployment.yaml", "app/gone.yaml", "app/kustomization.yaml", "app/missing.yaml"}, th.inputs(r, "app"))
+		th.expect("diagnostics", []string{
+			`app/kustomization.yaml:3:5: resources "missing.yaml" does not exist [missing]`,
+			`app/kustomization.yaml:5:11: patches "gone.yaml" does not exist [missing]`,
+		}, diagnostics(r))
+	})
+	t.Run("a directory without a kustomization as a resource", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("app/kustomization.yaml", "resources:\n  - manifests\n")
+		th.files("app/manifests/a.yaml")
+		r := th.scan(nil)
+		th.expect("inputs", []string{"app/kustomization.yaml", "app/manifests/**"}, th.inputs(r, "app"))
+		th.expect("diagnostics", []string{`app/kustomization.yaml:2:5: resources "manifests" is a directory without a kustomization file [missing]`}, diagnostics(r))
+	})
+	t.Run("a cycle", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("app/overlays/prod/kustomization.yaml", "resources:\n  - ../../a\n")
+		th.write("app/a/kustomization.yaml", "resources:\n  - a.yaml\n  - ../b\n")
+		th.write("app/b/kustomization.yaml", "resources:\n  - b.yaml\n  - ../a\n")
+		th.files("app/a/a.yaml", "app/b/b.yaml")
+		r := th.scan(nil)
+		th.expect("targets", []string{"app prod app/overlays/prod"}, targets(r))
+		th.expect("inputs", []string{
+			"app/a/a.yaml", "app/a/kustomization.yaml", "app/b/b.yaml", "app/b/kustomization.yaml", "app/overlays/prod/kustomization.yaml",
+		}, th.inputs(r, "app/overlays/prod"))
+		th.expect("diagnostics", []string{`app/b/kustomization.yaml:3:5: resources "../a" refers back to a kustomization that includes this one [cycle]`}, diagnostics(r))
+	})
+	t.Run("references leaving the repository", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("apps/app/kustomization.yaml", "resources:\n  - ../../../outside\n  - /etc/manifests/cm.yaml\n")
+		r := th.scan(nil)
+		th.expect("inputs", []string{"apps/app/kustomization.yaml"}, th.inputs(r, "apps/app"))
+		th.expect("diagnostics", []string{
+			`apps/app/kustomization.yaml:2:5: resources "../../../outside" leaves the repository: its changes cannot be tracked [escape]`,
+			`apps/app/kustomization.yaml:3:5: resources "/etc/manifests/cm.yaml" leaves the repository: its changes cannot be tracked [escape]`,
+		}, diagnostics(r))
+	})
+	t.Run("remote resources", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("app/kustomization.yaml", `resources:
+  - https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1
+  - github.com/org/repo/deploy?ref=v1
+  - git@github.com:org/repo.git
+`)
+		r := th.scan(nil)
+		th.expect("inputs", []string{"app/kustomization.yaml"}, th.inputs(r, "app"))
+		th.expect("diagnostics", []string{
+			`app/kustomization.yaml:2:5: remote resources "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1" is not tracked: its changes do not mark this target as affected [remote]`,
+			`app/kustomization.yaml:3:5: remote resources "github.com/org/repo/deploy?ref=v1" is not tracked: its changes do not mark this target as affected [remote]`,
+			`app/kustomization.yaml:4:5: remote resources "git@github.com:org/repo.git" is not tracked: its changes do not mark this target as affected [remote]`,
+		}, diagnostics(r))
+	})
+	t.Run("the load restrictor", func(t *testing.T) {
+		th := cartRepo(t)
+		th.write("apps/cart/overlays/prod/kustomization.yaml", "resources:\n  - ../../base\npatches:\n  - path: ../../../../shared/labels.yaml\n")
+		th.files("shared/labels.yaml")
+		want := []string{
+			"apps/cart/base/deployment.yaml", "apps/cart/base/kustomization.yaml",
+			"apps/cart/overlays/prod/kustomization.yaml", "shared/labels.yaml",
+		}
+		r := th.scan(nil)
+		th.expect("inputs under rootOnly", want, th.inputs(r, "apps/cart/overlays/prod"))
+		th.expect("diagnostics under rootOnly", []string{
+			`apps/cart/overlays/prod/kustomization.yaml:4:11: patches "../../../../shared/labels.yaml" is outside "apps/cart/overlays/prod"; kustomize's load restrictor rootOnly rejects it (set kustomize.loadRestrictor: none to allow it) [load-restrictor]`,
+		}, diagnostics(r))
+		r = th.scan(th.config("kustomize: {loadRestrictor: none}"))
+		th.expect("inputs under none", want, th.inputs(r, "apps/cart/overlays/prod"))
+		th.expect("diagnostics under none", []string{}, diagnostics(r))
+	})
+	t.Run("a kustomization that does not parse", func(t *testing.T) {
+		th := cartRepo(t)
+		th.write("apps/cart/overlays/prod/kustomization.yaml", "resources:\n  - ../../base\n  bad: [\n")
+		th.write("apps/cart/base/kustomization.yaml", "resources:\n  - deployment.yaml\nresourcse: []\n")
+		r := th.scan(nil)
+		th.expect("targets", []string{"cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod"}, targets(r))
+		th.expect("prod inputs", []string{"apps/cart/overlays/prod/**"}, th.inputs(r, "apps/cart/overlays/prod"))
+		th.expect("dev inputs", []string{"apps/cart/base/**", "apps/cart/overlays/dev/kustomization.yaml"}, th.inputs(r, "apps/cart/overlays/dev"))
+		th.expect("diagnostics", []string{
+			`apps/cart/base/kustomization.yaml:1: kustomization does not parse, its whole directory counts as input: invalid Kustomization: json: unknown field "resourcse" [yaml]`,
+			// The YAML parser's own line (the mapping's, not the bad key's).
+			`apps/cart/overlays/prod/kustomization.yaml:2: kustomization does not parse, its whole directory counts as input: invalid Kustomization: yaml: line 2: did not find expected '-' indicator [yaml]`,
+		}, diagnostics(r))
+	})
 }

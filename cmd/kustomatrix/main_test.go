@@ -62,11 +62,14 @@ func setupEnv(env *testscript.Env, testdata string) error {
 		"HOME":                home,
 		"GIT_CONFIG_GLOBAL":   gitconfig,
 		"GIT_CONFIG_NOSYSTEM": "1",
-		"GIT_AUTHOR_NAME":     "Kustomatrix Test",
-		"GIT_AUTHOR_EMAIL":    "test@example.com",
-		"GIT_COMMITTER_NAME":  "Kustomatrix Test",
-		"GIT_COMMITTER_EMAIL": "test@example.com",
-		"TESTDATA":            testdata,
+		// A script's git never finds a repository above $WORK (say, a
+		// checkout holding the temporary directory).
+		"GIT_CEILING_DIRECTORIES": env.WorkDir,
+		"GIT_AUTHOR_NAME":         "Kustomatrix Test",
+		"GIT_AUTHOR_EMAIL":        "test@example.com",
+		"GIT_COMMITTER_NAME":      "Kustomatrix Test",
+		"GIT_COMMITTER_EMAIL":     "test@example.com",
+		"TESTDATA":                testdata,
 	} {
 		env.Setenv(k, v)
 	}
