@@ -1,0 +1,225 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/kustomatrix/kustomatrix/generator"
+)
+
+// actVersion is the only version of nektos/act the module proxy serves;
+// hack/test.sh installs it.
+const actVersion = "v0.2.89"
+
+// setupGoPin is the actions/setup-go the root action uses; the stub stands
+// in for it (Go is on the host).
+const setupGoPin = "actions/setup-go@d35c59abb061a4a6fb18e82ac0862c26744d6ab5"
+
+// actBinary finds act at the pinned version.
+func actBinary(t *testing.T) string {
+	t.Helper()
+	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+	candidates := []string{filepath.Join(strings.TrimSpace(string(gopath)), "bin", "act")}
+	if p, err := exec.LookPath("act"); err == nil {
+		candidates = append([]string{p}, candidates...)
+	}
+	for _, c := range candidates {
+		out, err := exec.Command(c, "--version").Output()
+		if err == nil && strings.Contains(string(out), strings.TrimPrefix(actVersion, "v")) {
+			return c
+		}
+	}
+	t.Fatalf("nektos/act %s not found (hack/test.sh installs it: go install github.com/nektos/act@%s)", actVersion, actVersion)
+	return ""
+}
+
+// jobResult is one finished job (or matrix leg) as act reports it.
+type jobResult struct {
+	Job         string // act's name: caller job / called workflow / job name
+	JobID       string
+	Environment string // matrix.target.environment, for deploy legs
+	Result      string // success, failure
+}
+
+// actRun is what one act invocation did.
+type actRun struct {
+	Code    int
+	Results []jobResult
+	Lines   []map[string]any
+	Raw     string
+}
+
+// ran lists the deploy legs that finished, as "service/environment=result".
+func (r *actRun) deployLegs() []string {
+	var out []string
+	for _, j := range r.Results {
+		if j.Environment == "" {
+			continue
+		}
+		svc := strings.SplitN(j.Job, "/", 2)[0]
+		out = append(out, svc+"/"+j.Environment+"="+j.Result)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// result returns the result of a top-level job of the caller workflow.
+func (r *actRun) result(jobID string) string {
+	for _, j := range r.Results {
+		if j.JobID == jobID && j.Environment == "" {
+			return j.Result
+		}
+	}
+	return ""
+}
+
+// output concatenates the step output lines of the jobs whose act name
+// starts with prefix.
+func (r *actRun) output(prefix string) string {
+	var b strings.Builder
+	for _, l := range r.Lines {
+		job, _ := l["job"].(string)
+		msg, _ := l["msg"].(string)
+		if strings.HasPrefix(job, prefix) {
+			b.WriteString(msg)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// actEnv holds what every act run of a scenario shares.
+type actEnv struct {
+	t       *testing.T
+	act     string
+	stubs   string
+	secrets string
+	path    string // PATH with the test kubectl first
+}
+
+func newActEnv(t *testing.T, kubectlDir string, secrets map[string]string) *actEnv {
+	t.Helper()
+	e := &actEnv{t: t, act: actBinary(t), stubs: t.TempDir()}
+	writeFile(t, filepath.Join(e.stubs, "setup-go", "action.yml"), `name: setup-go stand-in
+description: Go is on the host already; the real action would install it.
+inputs:
+  go-version-file:
+    description: ignored
+    required: false
+  cache:
+    description: ignored
+    required: false
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: go version
+`)
+	var lines []string
+	for k, v := range secrets {
+		// act reads a dotenv file; single quotes keep the JSON literal.
+		lines = append(lines, fmt.Sprintf("%s='%s'", k, v))
+	}
+	sort.Strings(lines)
+	e.secrets = filepath.Join(e.stubs, "secrets.env")
+	writeFile(t, e.secrets, strings.Join(lines, "\n")+"\n")
+	e.path = kubectlDir + string(os.PathListSeparator) + os.Getenv("PATH")
+	return e
+}
+
+func writeFile(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run runs the generated caller workflow of repo for one event. Every
+// runs-on label is mapped to the host; the project's root action is mapped
+// onto this working tree (so the real install path, a go build of the
+// action's source, is what runs); setup-go is the stand-in.
+func (e *actEnv) run(repo *scratchRepo, event string, payload map[string]any) *actRun {
+	t := e.t
+	t.Helper()
+	cfgData, _ := os.ReadFile(filepath.Join(repo.Dir, generator.ConfigFile))
+	cfg, err := generator.LoadConfig(generator.ConfigFile, cfgData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := filepath.Join(t.TempDir(), "event.json")
+	b, _ := json.Marshal(payload)
+	writeFile(t, ev, string(b))
+	args := []string{event, "-e", ev, "-W", ".github/workflows/" + cfg.Name + ".yml",
+		"--no-cache-server", "--json", "--secret-file", e.secrets,
+		"--local-repository", cfg.Tool.Uses + "=" + projectRoot(t),
+		"--local-repository", setupGoPin + "=" + filepath.Join(e.stubs, "setup-go")}
+	for _, label := range append([]string{"ubuntu-latest"}, cfg.RunsOn...) {
+		args = append(args, "-P", label+"=-self-hosted")
+	}
+	cmd := exec.Command(e.act, args...)
+	cmd.Dir = repo.Dir
+	cmd.Stdin = nil
+	gocache, _ := exec.Command("go", "env", "GOCACHE").Output()
+	gomodcache, _ := exec.Command("go", "env", "GOMODCACHE").Output()
+	cmd.Env = append(gitEnv(), "PATH="+e.path,
+		"GOCACHE="+strings.TrimSpace(string(gocache)), "GOMODCACHE="+strings.TrimSpace(string(gomodcache)))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	run := &actRun{Raw: out.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		run.Code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	run.parse()
+	if strings.Contains(run.Raw, "Skipping unsupported platform") {
+		t.Fatalf("act skipped a job for an unmapped runs-on label:\n%s", tail(run.Raw, 40))
+	}
+	t.Logf("act %s: exit %d, legs %v", event, run.Code, run.deployLegs())
+	return run
+}
+
+func (r *actRun) parse() {
+	sc := bufio.NewScanner(strings.NewReader(r.Raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var l map[string]any
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		r.Lines = append(r.Lines, l)
+		res, _ := l["jobResult"].(string)
+		if res == "" {
+			continue
+		}
+		j := jobResult{Result: res}
+		j.Job, _ = l["job"].(string)
+		j.JobID, _ = l["jobID"].(string)
+		if m, ok := l["matrix"].(map[string]any); ok {
+			if tg, ok := m["target"].(map[string]any); ok {
+				j.Environment, _ = tg["environment"].(string)
+			}
+		}
+		r.Results = append(r.Results, j)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
