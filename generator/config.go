@@ -143,6 +143,11 @@ func LoadConfig(name string, data []byte) (*Config, error) {
 		}
 		return nil, &ConfigError{Problems: []Diagnostic{yamlErrorDiagnostic(name, err)}}
 	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &ConfigError{Problems: []Diagnostic{{Path: name, Line: extra.Line, Col: extra.Column, Kind: "config",
+			Message: "the configuration must be a single YAML document"}}}
+	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]

@@ -166,7 +166,6 @@ func (a *analyzer) closure(dir string, stack map[string]bool) (inputSet, bool) {
 	set[k.File] = false
 	if k.Err != nil {
 		set[dir] = true
-		return a.remember(dir, set), false
 	}
 	stack[dir] = true
 	defer delete(stack, dir)
@@ -194,6 +193,18 @@ func (a *analyzer) remember(dir string, set inputSet) inputSet {
 func (a *analyzer) addRef(k *kustomization, r reference, set inputSet, stack map[string]bool) bool {
 	at := Diagnostic{Path: k.File, Line: r.Line, Col: r.Col}
 	p, ok := resolve(k.Dir, r.Value)
+	if k.Err != nil {
+		// A guessed reference of an unparsable kustomization: follow it only
+		// when it names another kustomization, and say nothing.
+		if !ok || a.kusts[p] == nil || p == k.Dir || stack[p] || a.stat(p) != pathDir {
+			return false
+		}
+		sub, cyclic := a.closure(p, stack)
+		for q, d := range sub {
+			set[q] = set[q] || d
+		}
+		return cyclic
+	}
 	if !ok {
 		if isRemote(r.Value) {
 			a.reportAt(at, KindRemote, "remote %s %q is not tracked: its changes do not mark this target as affected", r.Field, r.Value)

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -182,7 +183,7 @@ func FuzzPluginPaths(f *testing.F) {
 		strs := documentStrings(data)
 		for _, p := range got {
 			if !strs[p] {
-				t.Fatalf("pluginPaths returned %q, which is not a string of the document (strings: %q)", p, strs)
+				t.Fatalf("pluginPaths returned %q, which is not a string of the document (strings: %q)", p, slices.Sorted(maps.Keys(strs)))
 			}
 		}
 	})

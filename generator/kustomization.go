@@ -63,6 +63,7 @@ func parseKustomization(dir, file string, data []byte) *kustomization {
 		}
 		k.Err = &Diagnostic{Path: file, Line: line, Kind: KindYAML,
 			Message: fmt.Sprintf("kustomization does not parse, its whole directory counts as input: %s", msg)}
+		k.Refs = lenientRefs(data)
 		return k
 	}
 	kt.FixKustomization()
@@ -105,6 +106,24 @@ func parseKustomization(dir, file string, data []byte) *kustomization {
 	}
 	k.Refs = append(k.Refs, helmRefs(&kt, pos)...)
 	return k
+}
+
+// lenientRefs guesses the references of a kustomization that does not
+// parse: every word that may be a path. Only those naming a kustomization
+// directory are used (deps.go), so that a broken overlay does not turn its
+// base into a deploy target of its own, and the base stays in its closure.
+func lenientRefs(data []byte) []reference {
+	var refs []reference
+	for i, line := range strings.Split(string(data), "\n") {
+		for _, w := range strings.Fields(line) {
+			w = strings.Trim(w, `-'",[]{}:`)
+			if w == "" || strings.Contains(w, "://") {
+				continue
+			}
+			refs = append(refs, reference{Value: w, Kind: refKustomization, Line: i + 1})
+		}
+	}
+	return refs
 }
 
 // helmRefs lists a kustomization's helm inputs: values files, and the chart

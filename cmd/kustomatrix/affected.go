@@ -64,6 +64,9 @@ func (o *affectedOptions) run(s *streams) error {
 	if modes == 0 {
 		return usageError("say what changed: --base REV, --files FILE|- or --service NAME")
 	}
+	if o.githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
+		return usageError("--github-output: GITHUB_OUTPUT is not set (it is, inside a GitHub Actions step)")
+	}
 	// A broken root never fails affected: diagnostics are printed, not fatal.
 	repo, dir, err := o.load(s)
 	if err != nil {

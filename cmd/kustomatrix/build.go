@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -24,7 +23,7 @@ depend on a separately installed kustomize.`,
 			if target == "" {
 				return usageError("--target is required")
 			}
-			dir, err := filepath.Abs(o.repo)
+			dir, err := repoDir(o.repo)
 			if err != nil {
 				return err
 			}

@@ -42,7 +42,7 @@ func (o *deployOptions) load() (string, *generator.Config, error) {
 	if o.target == "" {
 		return "", nil, usageError("--target is required")
 	}
-	dir, err := filepath.Abs(o.repo)
+	dir, err := repoDir(o.repo)
 	if err != nil {
 		return "", nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -29,7 +30,7 @@ temporary file and a rename, and removes generated files (those starting with
 			}
 			changes, err := generator.Write(dir, files)
 			if err != nil {
-				return &exitError{code: exitFailure, err: err}
+				return ioFailure(err)
 			}
 			for _, c := range changes {
 				verb := map[string]string{generator.Changed: "updated", generator.Missing: "created", generator.Orphan: "removed"}[c.Kind]
@@ -68,7 +69,7 @@ nothing. Exit 1 lists changed, missing and orphaned files with a unified diff.`,
 			}
 			changes, err := generator.Drift(dir, files)
 			if err != nil {
-				return &exitError{code: exitFailure, err: err}
+				return ioFailure(err)
 			}
 			if len(changes) == 0 {
 				fmt.Fprintf(s.out, "generated files are up to date (%d service(s), %d target(s))\n", len(repo.Services), len(repo.Targets))
@@ -86,4 +87,14 @@ nothing. Exit 1 lists changed, missing and orphaned files with a unified diff.`,
 	}
 	o.register(cmd, true)
 	return cmd
+}
+
+// ioFailure keeps a *generator.ConfigError (exit 2: the layout is the
+// problem) and makes anything else a failure (exit 3).
+func ioFailure(err error) error {
+	var ce *generator.ConfigError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return &exitError{code: exitFailure, err: err}
 }

@@ -43,11 +43,13 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// setupEnv gives every script a private HOME and a git that works without
-// the machine's configuration: an identity, no system config, and a global
-// config (inside $WORK/.home, so a repository created at $WORK/repo never
-// sees it) whose default branch is main. $TESTDATA is the repository's
-// testdata directory, for cpdir.
+// setupEnv gives every script a private HOME ($WORK/.home) and a git that
+// works without the machine's configuration: an identity, no system config,
+// and a global config whose default branch is main. Scripts keep their
+// manifest repositories in a subdirectory ($WORK/repo): $WORK itself holds
+// .home and .tmp, which "git add -A" must not pick up, and git does not look
+// above $WORK for a repository. $TESTDATA is the repository's testdata
+// directory, for cpdir.
 func setupEnv(env *testscript.Env, testdata string) error {
 	home := filepath.Join(env.WorkDir, ".home")
 	if err := os.MkdirAll(home, 0o755); err != nil {
@@ -62,8 +64,8 @@ func setupEnv(env *testscript.Env, testdata string) error {
 		"HOME":                home,
 		"GIT_CONFIG_GLOBAL":   gitconfig,
 		"GIT_CONFIG_NOSYSTEM": "1",
-		// A script's git never finds a repository above $WORK (say, a
-		// checkout holding the temporary directory).
+		// Never find a repository above $WORK (a checkout holding the
+		// temporary directory, say): "not a git repository" stays testable.
 		"GIT_CEILING_DIRECTORIES": env.WorkDir,
 		"GIT_AUTHOR_NAME":         "Kustomatrix Test",
 		"GIT_AUTHOR_EMAIL":        "test@example.com",

@@ -132,12 +132,9 @@ func (o *repoOptions) register(cmd *cobra.Command, withStrict bool) {
 // load reads the configuration and scans the repository. Diagnostics go to
 // stderr; under --strict they fail the command with exit 2.
 func (o *repoOptions) load(s *streams) (*generator.Repo, string, error) {
-	dir, err := filepath.Abs(o.repo)
+	dir, err := repoDir(o.repo)
 	if err != nil {
-		return nil, "", &exitError{code: exitFailure, err: err}
-	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, "", usageError("--repo %q is not a directory", o.repo)
+		return nil, "", err
 	}
 	cfg, err := loadConfig(dir)
 	if err != nil {
@@ -157,6 +154,18 @@ func (o *repoOptions) load(s *streams) (*generator.Repo, string, error) {
 		return nil, "", &exitError{code: exitUsage, err: fmt.Errorf("%d diagnostic(s) with --strict", len(repo.Diagnostics))}
 	}
 	return repo, dir, nil
+}
+
+// repoDir resolves --repo, which must be a directory.
+func repoDir(repo string) (string, error) {
+	dir, err := filepath.Abs(repo)
+	if err != nil {
+		return "", &exitError{code: exitFailure, err: err}
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", usageError("--repo %q is not a directory", repo)
+	}
+	return dir, nil
 }
 
 func loadConfig(dir string) (*generator.Config, error) {

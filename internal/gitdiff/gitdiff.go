@@ -64,6 +64,11 @@ func (r Repo) ChangedFiles(base, head string) ([]string, error) {
 		return nil, err
 	}
 	h, err := r.ResolveCommit(head)
+	var un *Unavailable
+	if errors.As(err, &un) {
+		// Unlike a lost base, a head that is not there is a mistake.
+		return nil, fmt.Errorf("head %q is not a commit in this clone", head)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +80,9 @@ func (r Repo) ChangedFiles(base, head string) ([]string, error) {
 		}
 		return nil, &Unavailable{Reason: fmt.Sprintf("%s and %s have no merge base (unrelated histories or a force push)", short(b), short(h))}
 	}
-	out, err := r.git("diff", "--name-only", "--no-renames", "-z", strings.TrimSpace(string(mb)), h, "--")
+	// --relative: paths relative to Dir, limited to it, when the manifest
+	// repository is a subdirectory of the git repository.
+	out, err := r.git("diff", "--name-only", "--no-renames", "--relative", "-z", strings.TrimSpace(string(mb)), h, "--")
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +95,13 @@ func (r Repo) ChangedFiles(base, head string) ([]string, error) {
 	return files, nil
 }
 
-// Show returns the content of path at rev, and false when it does not exist there.
+// Show returns the content of path (relative to Dir) at rev, and false when
+// it does not exist there.
 func (r Repo) Show(rev, path string) ([]byte, bool, error) {
-	out, err := r.git("cat-file", "-p", rev+":"+path)
+	spec := rev + ":./" + path // ./ makes the path relative to Dir, not to the top
+	out, err := r.git("cat-file", "-p", spec)
 	if err != nil {
-		if _, lerr := r.git("cat-file", "-e", rev+":"+path); lerr != nil {
+		if _, lerr := r.git("cat-file", "-e", spec); lerr != nil {
 			return nil, false, nil
 		}
 		return nil, false, err

@@ -53,6 +53,10 @@ func (o Object) ID() string {
 // Build renders one root of the repository at dir (an absolute path in fsys).
 func Build(fsys filesys.FileSystem, dir, target string, cfg *generator.Config) ([]Object, []byte, error) {
 	opts := krusty.MakeDefaultOptions()
+	// As kustomize build does: Namespaces (and CRDs) first unless the
+	// kustomization's sortOptions say otherwise, so an apply of a new
+	// service creates its namespace before what lives in it.
+	opts.Reorder = krusty.ReorderOptionUnspecified
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
 	if cfg.Kustomize.LoadRestrictor == generator.LoadRestrictorNone {
 		opts.LoadRestrictions = types.LoadRestrictionsNone
