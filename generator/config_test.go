@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -287,8 +288,11 @@ discovery:
 		},
 		"a second document is not silently ignored": {
 			in:   "name: x\n---\nnmae: y\n",
-			errs: []string{`.kustomatrix.yaml:2:1: a configuration file holds one YAML document [config]`},
-			bug:  "LoadConfig (config.go) decodes only the first YAML document; every later document is dropped without a diagnostic, so its unknown keys and bad values go unreported",
+			errs: []string{`.kustomatrix.yaml:2:1: the configuration must be a single YAML document [config]`},
+		},
+		"a document marker before the only document": {
+			in:   "---\nname: x\n",
+			want: defaultsWith(func(c *Config) { c.Name = "x" }),
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -355,6 +359,41 @@ func TestEnvironmentSettings(t *testing.T) {
 	} {
 		if diff := cmp.Diff(want, cfg.EnvironmentSettings(env)); diff != "" {
 			t.Errorf("EnvironmentSettings(%q) (-want +got):\n%s", env, diff)
+		}
+	}
+}
+
+// TestConfigSchemaPatternsMatchValidation keeps config.schema.json's
+// patterns and enums identical to what LoadConfig enforces, so an editor
+// flags exactly the values kustomatrix refuses.
+func TestConfigSchemaPatternsMatchValidation(t *testing.T) {
+	var schema map[string]any
+	if err := json.Unmarshal(ConfigSchema(), &schema); err != nil {
+		t.Fatal(err)
+	}
+	at := func(keys ...string) any {
+		var v any = schema
+		for _, k := range keys {
+			m, _ := v.(map[string]any)
+			v = m[k]
+		}
+		return v
+	}
+	defs := func(name, key string) any { return at("definitions", name, key) }
+	for name, tc := range map[string]struct {
+		got  any
+		want any
+	}{
+		"name":             {at("properties", "name", "pattern"), jobIDRe.String()},
+		"plain value":      {defs("plainValue", "pattern"), plainValue.String()},
+		"environment name": {defs("environmentName", "pattern"), environmentRe.String()},
+		"secret name":      {at("definitions", "credentials", "properties", "kubeconfigSecret", "pattern"), secretName.String()},
+		"tool.uses":        {at("definitions", "tool", "properties", "uses", "pattern"), sha1Ref.String()},
+		"loadRestrictor": {at("definitions", "kustomize", "properties", "loadRestrictor", "enum"),
+			[]any{LoadRestrictorRootOnly, LoadRestrictorNone}},
+	} {
+		if diff := cmp.Diff(tc.want, tc.got); diff != "" {
+			t.Errorf("%s: schema (+) and Go validation (-) differ:\n%s", name, diff)
 		}
 	}
 }

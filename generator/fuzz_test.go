@@ -133,8 +133,9 @@ func dropNullAWSEKS(root *yaml.Node) {
 }
 
 // FuzzParseKustomization: parseKustomization never panics; a kustomization
-// that does not parse has a positioned [yaml] diagnostic and no references;
-// one that does names no empty, inline or unpositioned reference.
+// that does not parse has a positioned [yaml] diagnostic and at most guessed
+// references (to kustomization directories); one that does names no empty,
+// inline or badly positioned reference.
 func FuzzParseKustomization(f *testing.F) {
 	for _, b := range fixtureFiles(f, func(p string) bool { return isKustomizationName(path.Base(p)) }) {
 		f.Add(b)
@@ -144,18 +145,28 @@ func FuzzParseKustomization(f *testing.F) {
 		if k == nil || k.Dir != "app" || k.File != "app/kustomization.yaml" {
 			t.Fatalf("parseKustomization = %+v", k)
 		}
+		for _, r := range k.Refs {
+			if r.Value == "" || r.Line < 0 || r.Col < 0 || r.Kind < refKustomization || r.Kind > refDir {
+				t.Fatalf("malformed reference %#v", r)
+			}
+		}
 		if k.Err != nil {
 			if k.Err.Kind != KindYAML || k.Err.Path != k.File || k.Err.Line < 1 || k.Err.Message == "" {
 				t.Fatalf("malformed parse diagnostic %#v", *k.Err)
 			}
-			if len(k.Refs) != 0 || k.Component {
-				t.Fatalf("a kustomization that does not parse has references %+v", k.Refs)
+			if k.Component {
+				t.Fatal("a kustomization that does not parse is taken for a component")
+			}
+			for _, r := range k.Refs {
+				if r.Kind != refKustomization || r.Line < 1 {
+					t.Fatalf("a guessed reference that is not a positioned kustomization reference: %#v", r)
+				}
 			}
 			return
 		}
 		for _, r := range k.Refs {
-			if r.Value == "" || r.Field == "" || r.Line < 0 || r.Col < 0 || r.Kind < refKustomization || r.Kind > refDir {
-				t.Fatalf("malformed reference %#v", r)
+			if r.Field == "" {
+				t.Fatalf("a reference without its field: %#v", r)
 			}
 			if !strings.HasPrefix(r.Field, "helm") && isInline(r.Value) {
 				t.Fatalf("an inline document taken for a path: %#v", r)

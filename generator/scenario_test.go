@@ -35,6 +35,14 @@ func newDiskScenario(t *testing.T) *scenario {
 	return &scenario{t: t, fs: filesys.MakeFsOnDisk(), repo: t.TempDir()}
 }
 
+// in returns the scenario for a subtest: same repository, failures
+// reported to t.
+func (s *scenario) in(t *testing.T) *scenario {
+	c := *s
+	c.t = t
+	return &c
+}
+
 // write writes a file, relative to the repository root.
 func (s *scenario) write(p, content string) {
 	s.t.Helper()
@@ -90,8 +98,8 @@ func (s *scenario) scanErr(cfg *Config) (*Repo, error) {
 	return r, err
 }
 
-// targets lists a scan's targets as "service env path".
-func targets(r *Repo) []string {
+// targetList lists a scan's targets as "service env path".
+func targetList(r *Repo) []string {
 	out := []string{}
 	for _, t := range r.Targets {
 		out = append(out, t.Service+" "+t.Environment+" "+t.Path)
@@ -107,11 +115,11 @@ func (s *scenario) inputs(r *Repo, root string) []string {
 			return t.Inputs
 		}
 	}
-	s.t.Fatalf("no target at %q; targets are %q", root, targets(r))
+	s.t.Fatalf("no target at %q; targets are %q", root, targetList(r))
 	return nil
 }
 
-func diagnostics(r *Repo) []string {
+func diagnosticList(r *Repo) []string {
 	out := []string{}
 	for _, d := range r.Diagnostics {
 		out = append(out, d.String())
@@ -126,8 +134,8 @@ func (s *scenario) expect(what string, want, got any) {
 	}
 }
 
-// problems returns the messages of a *ConfigError.
-func problems(err error) []string {
+// problemList returns the messages of a *ConfigError.
+func problemList(err error) []string {
 	var ce *ConfigError
 	if !errors.As(err, &ce) {
 		return nil
@@ -154,8 +162,8 @@ func TestScenarioDiscovery(t *testing.T) {
 	t.Run("referenced bases are not roots", func(t *testing.T) {
 		th := cartRepo(t)
 		r := th.scan(nil)
-		th.expect("targets", []string{"cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod"}, targets(r))
-		th.expect("diagnostics", []string{}, diagnostics(r))
+		th.expect("targets", []string{"cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod"}, targetList(r))
+		th.expect("diagnostics", []string{}, diagnosticList(r))
 		th.expect("services", []string{"cart deploy-cart 2"}, serviceSummary(r))
 	})
 	t.Run("a component is never a root", func(t *testing.T) {
@@ -164,7 +172,7 @@ func TestScenarioDiscovery(t *testing.T) {
 		th.write("components/unused/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n")
 		th.write("apps/cart/overlays/dev/kustomization.yaml", "resources:\n  - ../../base\ncomponents:\n  - ../../../../components/debug\n")
 		r := th.scan(nil)
-		th.expect("targets", []string{"cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod"}, targets(r))
+		th.expect("targets", []string{"cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod"}, targetList(r))
 		th.expect("dev inputs", []string{
 			"apps/cart/base/deployment.yaml", "apps/cart/base/kustomization.yaml",
 			"apps/cart/overlays/dev/kustomization.yaml", "components/debug/kustomization.yaml",
@@ -176,7 +184,7 @@ func TestScenarioDiscovery(t *testing.T) {
 		th.write("apps/.old/prod/kustomization.yaml", "resources: [cm.yaml]\n")
 		th.files(".github/kustomize/cm.yaml", "apps/.old/prod/cm.yaml")
 		r := th.scan(nil)
-		th.expect("targets", []string{"cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod"}, targets(r))
+		th.expect("targets", []string{"cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod"}, targetList(r))
 	})
 	t.Run("a base in a hidden directory is still followed", func(t *testing.T) {
 		// The walk skips hidden directories when looking for roots, but a
@@ -191,12 +199,12 @@ func TestScenarioDiscovery(t *testing.T) {
 		th.write("common/kustomization.yaml", "resources:\n  - labels.yaml\n")
 		th.files("common/labels.yaml")
 		r := th.scan(nil)
-		th.expect("targets", []string{"web default apps/web"}, targets(r))
+		th.expect("targets", []string{"web default apps/web"}, targetList(r))
 		th.expect("inputs", []string{
 			".shared/base/kustomization.yaml", "apps/web/kustomization.yaml",
 			"common/kustomization.yaml", "common/labels.yaml",
 		}, th.inputs(r, "apps/web"))
-		th.expect("diagnostics", []string{}, diagnostics(r))
+		th.expect("diagnostics", []string{}, diagnosticList(r))
 	})
 	t.Run("every kustomization file name", func(t *testing.T) {
 		th := newScenario(t)
@@ -205,7 +213,7 @@ func TestScenarioDiscovery(t *testing.T) {
 		th.write("c/Kustomization", "resources: []\n")
 		th.write("d/kustomization.json", "{}\n") // not a name kustomize knows
 		r := th.scan(nil)
-		th.expect("targets", []string{"a default a", "b default b", "c default c"}, targets(r))
+		th.expect("targets", []string{"a default a", "b default b", "c default c"}, targetList(r))
 		th.expect("c inputs", []string{"c/Kustomization"}, th.inputs(r, "c"))
 	})
 	t.Run("two kustomization files in one directory", func(t *testing.T) {
@@ -213,11 +221,11 @@ func TestScenarioDiscovery(t *testing.T) {
 		th.write("app/kustomization.yaml", "resources: []\n")
 		th.write("app/kustomization.yml", "resources: []\n")
 		r := th.scan(nil)
-		th.expect("targets", []string{"app default app"}, targets(r))
+		th.expect("targets", []string{"app default app"}, targetList(r))
 		th.expect("inputs", []string{"app/kustomization.yaml"}, th.inputs(r, "app"))
 		th.expect("diagnostics", []string{
 			`app/kustomization.yml: directory "app" has several kustomization files (kustomization.yaml, kustomization.yml); kustomize refuses to build it [yaml]`,
-		}, diagnostics(r))
+		}, diagnosticList(r))
 	})
 	t.Run("include and exclude globs", func(t *testing.T) {
 		th := cartRepo(t)
@@ -238,8 +246,8 @@ func TestScenarioDiscovery(t *testing.T) {
 				"ingress default platform/ingress", "old default legacy/old"}},
 		} {
 			t.Run(name, func(t *testing.T) {
-				th.t = t
-				th.expect("targets", tc.want, targets(th.scan(th.config(tc.config))))
+				th := th.in(t)
+				th.expect("targets", tc.want, targetList(th.scan(th.config(tc.config))))
 			})
 		}
 	})
@@ -253,7 +261,7 @@ func TestScenarioDiscovery(t *testing.T) {
 `))
 		th.expect("targets", []string{
 			"basket development apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod", "odd prod odd-layout/here",
-		}, targets(r))
+		}, targetList(r))
 	})
 }
 
@@ -359,18 +367,33 @@ func TestScenarioNaming(t *testing.T) {
 			}
 			r, err := th.scanErr(th.config(tc.config))
 			if tc.errs != nil {
-				th.expect("problems", tc.errs, problems(err))
+				th.expect("problems", tc.errs, problemList(err))
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			th.expect("targets", tc.want, targets(r))
+			th.expect("targets", tc.want, targetList(r))
 		})
 	}
 }
 
 func TestScenarioDependencies(t *testing.T) {
+	t.Run("a broken overlay keeps its base", func(t *testing.T) {
+		// Only the broken overlay references the base: the base must not
+		// become a target of its own, and stays in the overlay's closure.
+		th := newScenario(t)
+		th.write("apps/web/base/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+		th.files("apps/web/base/deployment.yaml")
+		th.write("apps/web/overlays/prod/kustomization.yaml", "resources:\n  - ../../base\nimages:\n  - name: web\n   newTag: 2\n")
+		r := th.scan(nil)
+		th.expect("targets", []string{"web prod apps/web/overlays/prod"}, targetList(r))
+		th.expect("inputs", []string{
+			"apps/web/base/deployment.yaml", "apps/web/base/kustomization.yaml", "apps/web/overlays/prod/**",
+		}, th.inputs(r, "apps/web/overlays/prod"))
+		hit := Affected(r, ChangeSet{Files: []string{"apps/web/base/deployment.yaml"}})
+		th.expect("affected by a base change", []AffectedTarget{{"web", "prod", "apps/web/overlays/prod"}}, hit.Targets)
+	})
 	t.Run("patches of every spelling", func(t *testing.T) {
 		th := cartRepo(t)
 		th.write("apps/cart/overlays/prod/kustomization.yaml", `resources:
@@ -400,7 +423,7 @@ patchesStrategicMerge:
 			"apps/cart/overlays/prod/kustomization.yaml", "apps/cart/overlays/prod/memory.yaml",
 			"apps/cart/overlays/prod/probe.json6902.yaml", "apps/cart/overlays/prod/replicas.yaml",
 		}, th.inputs(r, "apps/cart/overlays/prod"))
-		th.expect("diagnostics", []string{}, diagnostics(r))
+		th.expect("diagnostics", []string{}, diagnosticList(r))
 	})
 	t.Run("generator sources", func(t *testing.T) {
 		th := newScenario(t)
@@ -423,7 +446,7 @@ secretGenerator:
 		th.expect("inputs", []string{
 			"app/app.properties", "app/conf/nginx-default.conf", "app/kustomization.yaml", "app/secrets/**", "app/settings.env",
 		}, th.inputs(r, "app"))
-		th.expect("diagnostics", []string{}, diagnostics(r))
+		th.expect("diagnostics", []string{}, diagnosticList(r))
 	})
 	t.Run("helm charts", func(t *testing.T) {
 		th := newScenario(t)
@@ -440,7 +463,7 @@ secretGenerator:
 			"redis/charts/**", "redis/kustomization.yaml", "redis/values-prod.yaml", "redis/values.yaml",
 		}, th.inputs(r, "redis"))
 		th.expect("chart home outside, not yet pulled", []string{"third-party/charts/**", "vendored/kustomization.yaml"}, th.inputs(r, "vendored"))
-		th.expect("diagnostics", []string{}, diagnostics(r))
+		th.expect("diagnostics", []string{}, diagnosticList(r))
 	})
 	t.Run("replacements, openapi, crds and configurations", func(t *testing.T) {
 		th := newScenario(t)
@@ -461,7 +484,7 @@ configurations:
 		th.expect("inputs", []string{
 			"app/crd.yaml", "app/deployment.yaml", "app/kustomization.yaml", "app/kustomizeconfig.yaml", "app/replacements.yaml", "app/schema.json",
 		}, th.inputs(r, "app"))
-		th.expect("diagnostics", []string{}, diagnostics(r))
+		th.expect("diagnostics", []string{}, diagnosticList(r))
 	})
 	t.Run("generator and transformer configuration files", func(t *testing.T) {
 		th := newScenario(t)
@@ -483,7 +506,7 @@ envs:
 			"app/flags-generator.yaml", "app/flags.env", "app/flags.properties", "app/kustomization.yaml", "app/labels.yaml",
 			"app/more/extra.txt", "app/patch-transformer.yaml", "app/patch.yaml",
 		}, th.inputs(r, "app"))
-		th.expect("diagnostics", []string{}, diagnostics(r))
+		th.expect("diagnostics", []string{}, diagnosticList(r))
 	})
 	t.Run("file names with glob metacharacters", func(t *testing.T) {
 		th := newDiskScenario(t)
@@ -505,7 +528,7 @@ envs:
 		th.expect("diagnostics", []string{
 			`app/kustomization.yaml:3:5: resources "missing.yaml" does not exist [missing]`,
 			`app/kustomization.yaml:5:11: patches "gone.yaml" does not exist [missing]`,
-		}, diagnostics(r))
+		}, diagnosticList(r))
 	})
 	t.Run("a directory without a kustomization as a resource", func(t *testing.T) {
 		th := newScenario(t)
@@ -513,7 +536,7 @@ envs:
 		th.files("app/manifests/a.yaml")
 		r := th.scan(nil)
 		th.expect("inputs", []string{"app/kustomization.yaml", "app/manifests/**"}, th.inputs(r, "app"))
-		th.expect("diagnostics", []string{`app/kustomization.yaml:2:5: resources "manifests" is a directory without a kustomization file [missing]`}, diagnostics(r))
+		th.expect("diagnostics", []string{`app/kustomization.yaml:2:5: resources "manifests" is a directory without a kustomization file [missing]`}, diagnosticList(r))
 	})
 	t.Run("a cycle", func(t *testing.T) {
 		th := newScenario(t)
@@ -522,11 +545,11 @@ envs:
 		th.write("app/b/kustomization.yaml", "resources:\n  - b.yaml\n  - ../a\n")
 		th.files("app/a/a.yaml", "app/b/b.yaml")
 		r := th.scan(nil)
-		th.expect("targets", []string{"app prod app/overlays/prod"}, targets(r))
+		th.expect("targets", []string{"app prod app/overlays/prod"}, targetList(r))
 		th.expect("inputs", []string{
 			"app/a/a.yaml", "app/a/kustomization.yaml", "app/b/b.yaml", "app/b/kustomization.yaml", "app/overlays/prod/kustomization.yaml",
 		}, th.inputs(r, "app/overlays/prod"))
-		th.expect("diagnostics", []string{`app/b/kustomization.yaml:3:5: resources "../a" refers back to a kustomization that includes this one [cycle]`}, diagnostics(r))
+		th.expect("diagnostics", []string{`app/b/kustomization.yaml:3:5: resources "../a" refers back to a kustomization that includes this one [cycle]`}, diagnosticList(r))
 	})
 	t.Run("references leaving the repository", func(t *testing.T) {
 		th := newScenario(t)
@@ -536,7 +559,7 @@ envs:
 		th.expect("diagnostics", []string{
 			`apps/app/kustomization.yaml:2:5: resources "../../../outside" leaves the repository: its changes cannot be tracked [escape]`,
 			`apps/app/kustomization.yaml:3:5: resources "/etc/manifests/cm.yaml" leaves the repository: its changes cannot be tracked [escape]`,
-		}, diagnostics(r))
+		}, diagnosticList(r))
 	})
 	t.Run("remote resources", func(t *testing.T) {
 		th := newScenario(t)
@@ -551,7 +574,7 @@ envs:
 			`app/kustomization.yaml:2:5: remote resources "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1" is not tracked: its changes do not mark this target as affected [remote]`,
 			`app/kustomization.yaml:3:5: remote resources "github.com/org/repo/deploy?ref=v1" is not tracked: its changes do not mark this target as affected [remote]`,
 			`app/kustomization.yaml:4:5: remote resources "git@github.com:org/repo.git" is not tracked: its changes do not mark this target as affected [remote]`,
-		}, diagnostics(r))
+		}, diagnosticList(r))
 	})
 	t.Run("the load restrictor", func(t *testing.T) {
 		th := cartRepo(t)
@@ -565,24 +588,24 @@ envs:
 		th.expect("inputs under rootOnly", want, th.inputs(r, "apps/cart/overlays/prod"))
 		th.expect("diagnostics under rootOnly", []string{
 			`apps/cart/overlays/prod/kustomization.yaml:4:11: patches "../../../../shared/labels.yaml" is outside "apps/cart/overlays/prod"; kustomize's load restrictor rootOnly rejects it (set kustomize.loadRestrictor: none to allow it) [load-restrictor]`,
-		}, diagnostics(r))
+		}, diagnosticList(r))
 		r = th.scan(th.config("kustomize: {loadRestrictor: none}"))
 		th.expect("inputs under none", want, th.inputs(r, "apps/cart/overlays/prod"))
-		th.expect("diagnostics under none", []string{}, diagnostics(r))
+		th.expect("diagnostics under none", []string{}, diagnosticList(r))
 	})
 	t.Run("a kustomization that does not parse", func(t *testing.T) {
 		th := cartRepo(t)
 		th.write("apps/cart/overlays/prod/kustomization.yaml", "resources:\n  - ../../base\n  bad: [\n")
 		th.write("apps/cart/base/kustomization.yaml", "resources:\n  - deployment.yaml\nresourcse: []\n")
 		r := th.scan(nil)
-		th.expect("targets", []string{"cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod"}, targets(r))
-		th.expect("prod inputs", []string{"apps/cart/overlays/prod/**"}, th.inputs(r, "apps/cart/overlays/prod"))
+		th.expect("targets", []string{"cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod"}, targetList(r))
+		th.expect("prod inputs", []string{"apps/cart/base/**", "apps/cart/overlays/prod/**"}, th.inputs(r, "apps/cart/overlays/prod"))
 		th.expect("dev inputs", []string{"apps/cart/base/**", "apps/cart/overlays/dev/kustomization.yaml"}, th.inputs(r, "apps/cart/overlays/dev"))
 		th.expect("diagnostics", []string{
 			`apps/cart/base/kustomization.yaml:1: kustomization does not parse, its whole directory counts as input: invalid Kustomization: json: unknown field "resourcse" [yaml]`,
 			// The YAML parser's own line (the mapping's, not the bad key's).
 			`apps/cart/overlays/prod/kustomization.yaml:2: kustomization does not parse, its whole directory counts as input: invalid Kustomization: yaml: line 2: did not find expected '-' indicator [yaml]`,
-		}, diagnostics(r))
+		}, diagnosticList(r))
 	})
 }
 
@@ -609,7 +632,7 @@ func TestScenarioAffected(t *testing.T) {
 	th.expect("targets", []string{
 		"app default broken/app", "cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod",
 		"ingress default platform/ingress", "search prod apps/search/overlays/prod",
-	}, targets(r))
+	}, targetList(r))
 	var (
 		broken     = AffectedTarget{"app", "default", "broken/app"}
 		cartDev    = AffectedTarget{"cart", "dev", "apps/cart/overlays/dev"}
@@ -667,8 +690,7 @@ func TestScenarioAffected(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			th.t = t
-			th.expect("Affected", tc.want, Affected(r, tc.cs))
+			th.in(t).expect("Affected", tc.want, Affected(r, tc.cs))
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 
 	"github.com/kustomatrix/kustomatrix/generator"
 )
@@ -17,8 +18,8 @@ type matrixTarget struct {
 }
 
 // writeGitHubOutput appends the step outputs the generated plan job reads:
-// targets (job id -> matrix targets of the affected services), all, any,
-// removed. Values are single-line JSON, so the name=value form is safe.
+// targets (job id -> matrix targets of the affected services), jobs (the
+// ids of the service jobs that run, for their if:), all, any, removed. Values are single-line JSON, so the name=value form is safe.
 func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult) error {
 	path := os.Getenv("GITHUB_OUTPUT")
 	if path == "" {
@@ -38,6 +39,15 @@ func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult) erro
 	if err != nil {
 		return err
 	}
+	jobs := make([]string, 0, len(byJob))
+	for j := range byJob {
+		jobs = append(jobs, j)
+	}
+	sort.Strings(jobs)
+	jobsJSON, err := json.Marshal(jobs)
+	if err != nil {
+		return err
+	}
 	removed, err := json.Marshal(res.Removed)
 	if err != nil {
 		return err
@@ -47,7 +57,7 @@ func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult) erro
 		return &exitError{code: exitFailure, err: fmt.Errorf("opening GITHUB_OUTPUT: %w", err)}
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "targets=%s\nall=%t\nany=%t\nremoved=%s\n", targets, res.All, len(res.Targets) > 0, removed)
+	_, err = fmt.Fprintf(f, "targets=%s\njobs=%s\nall=%t\nany=%t\nremoved=%s\n", targets, jobsJSON, res.All, len(res.Targets) > 0, removed)
 	if err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("writing GITHUB_OUTPUT: %w", err)}
 	}

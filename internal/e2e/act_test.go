@@ -184,6 +184,11 @@ func (e *actEnv) run(repo *scratchRepo, event string, payload map[string]any) *a
 		t.Fatal(err)
 	}
 	run.parse()
+	if dir := os.Getenv("KUSTOMATRIX_E2E_LOGS"); dir != "" {
+		// Keep act's whole log for a human to read.
+		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "-" + event + ".jsonl"
+		_ = os.WriteFile(filepath.Join(dir, name), out.Bytes(), 0o644)
+	}
 	if strings.Contains(run.Raw, "Skipping unsupported platform") {
 		t.Fatalf("act skipped a job for an unmapped runs-on label:\n%s", tail(run.Raw, 40))
 	}

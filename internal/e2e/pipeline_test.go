@@ -148,6 +148,9 @@ func TestPipeline(t *testing.T) {
 		})
 		p.repo.commitAll("scale cart in dev")
 		run := p.pullRequest(first)
+		if run.Code != 0 {
+			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+		}
 		assertLegs(t, run, legs("cart/dev=success"))
 		out := run.output("cart/")
 		if !strings.Contains(out, "deployment.apps/cart-api -n shop-cart-dev: changed") || !strings.Contains(out, "+  replicas: 3") {

@@ -24,8 +24,16 @@ import (
 )
 
 // StartTimeout bounds how long Start waits for etcd, then kube-apiserver's
-// /readyz and namespace default.
-var StartTimeout = 60 * time.Second
+// /readyz and namespace default: 60 s, or the Go duration in
+// $KUBETEST_START_TIMEOUT (for slow or overloaded machines).
+var StartTimeout = startTimeout()
+
+func startTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("KUBETEST_START_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return 60 * time.Second
+}
 
 // StopTimeout is how long Stop waits after SIGTERM before it sends SIGKILL.
 var StopTimeout = 15 * time.Second
@@ -56,6 +64,7 @@ type Cluster struct {
 	EtcdPID, APIServerPID int
 
 	etcd, apiserver *proc
+	phases          []string // start-up milestones, for the log
 	stopOnce        sync.Once
 	stopErr         error
 }
@@ -100,8 +109,8 @@ func Start(t testing.TB) *Cluster {
 			t.Error(err)
 		}
 	})
-	t.Logf("kubetest: kube-apiserver %s ready at %s in %.1fs (etcd pid %d, kube-apiserver pid %d, dir %s)",
-		KubernetesVersion, c.Server, time.Since(begin).Seconds(), c.EtcdPID, c.APIServerPID, c.Dir)
+	t.Logf("kubetest: kube-apiserver %s ready at %s in %.1fs (%s; etcd pid %d, kube-apiserver pid %d, dir %s)",
+		KubernetesVersion, c.Server, time.Since(begin).Seconds(), strings.Join(c.phases, ", "), c.EtcdPID, c.APIServerPID, c.Dir)
 	return c
 }
 
@@ -122,7 +131,7 @@ func (c *Cluster) stop(logf func(string, ...any)) error {
 			if err := p.stop(StopTimeout); err != nil {
 				errs = append(errs, err)
 			} else if logf != nil {
-				logf("kubetest: %s log tail (%s):\n%s", p.name, p.logPath, p.tail())
+				logf("kubetest: %s output ends with:\n%s", p.name, p.tail())
 			}
 		}
 		if err := os.RemoveAll(c.Dir); err != nil {
@@ -191,7 +200,8 @@ var errPortInUse = errors.New("address already in use")
 // start makes one attempt at starting a cluster; on error nothing is left
 // running and the directory is removed.
 func start(apiserverBin, kubectlBin, etcdBin string) (_ *Cluster, err error) {
-	dir, err := os.MkdirTemp("", "kubetest-")
+	sweepStaleDirs()
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +211,9 @@ func start(apiserverBin, kubectlBin, etcdBin string) (_ *Cluster, err error) {
 			_ = c.stop(nil)
 		}
 	}()
+	if err := writeOwner(dir); err != nil {
+		return nil, err
+	}
 	pki, err := writePKI(dir, c.Token)
 	if err != nil {
 		return nil, fmt.Errorf("generating certificates: %v", err)
@@ -217,6 +230,10 @@ func start(apiserverBin, kubectlBin, etcdBin string) (_ *Cluster, err error) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 	defer cancel()
+	begin := time.Now()
+	milestone := func(what string) {
+		c.phases = append(c.phases, fmt.Sprintf("%s %.1fs", what, time.Since(begin).Seconds()))
+	}
 
 	etcdEnv := filterEnv(os.Environ(), "ETCD_")
 	if a := runtime.GOARCH; a != "amd64" && a != "ppc64le" {
@@ -243,6 +260,7 @@ func start(apiserverBin, kubectlBin, etcdBin string) (_ *Cluster, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	milestone("etcd")
 
 	c.apiserver, err = startProc("kube-apiserver", apiserverBin, filepath.Join(dir, "kube-apiserver.log"),
 		filterEnv(os.Environ(), "KUBECONFIG="),
@@ -277,11 +295,13 @@ func start(apiserverBin, kubectlBin, etcdBin string) (_ *Cluster, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	milestone("readyz")
 	if err := waitFor(ctx, both, "namespace default", func() error {
 		return get(secure, c.Server+"/api/v1/namespaces/default", c.Token, `"name":"default"`)
 	}); err != nil {
 		return nil, err
 	}
+	milestone("namespace default")
 
 	c.Kubeconfig = filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(c.Kubeconfig, kubeconfig(c.Server, pki.caPEM, c.Token), 0o600); err != nil {
@@ -348,7 +368,7 @@ func get(client *http.Client, url, token, want string) error {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, firstLines(string(body), 5))
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, summarize(string(body)))
 	}
 	return nil
 }
@@ -437,9 +457,9 @@ func (p *proc) stop(grace time.Duration) error {
 func (p *proc) failure(msg string) error {
 	tail := p.tail()
 	if msg == "" {
-		msg = "log tail"
+		msg = "is still running"
 	}
-	err := fmt.Errorf("%s (pid %d) %s; %s:\n%s", p.name, p.cmd.Process.Pid, msg, p.logPath, tail)
+	err := fmt.Errorf("%s (pid %d) %s; its output ends with:\n%s", p.name, p.cmd.Process.Pid, msg, tail)
 	if strings.Contains(tail, "address already in use") {
 		return fmt.Errorf("%w: %w", errPortInUse, err)
 	}
@@ -465,10 +485,21 @@ func (p *proc) tail() string {
 	return "\t" + strings.Join(lines, "\n\t")
 }
 
-func firstLines(s string, n int) string {
-	lines := strings.SplitN(strings.TrimSpace(s), "\n", n+1)
-	if len(lines) > n {
-		lines = lines[:n]
+// summarize shortens a response body: the failed checks of a /readyz
+// report, else its first lines.
+func summarize(body string) string {
+	var failed []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, "[-]") {
+			failed = append(failed, l)
+		}
+	}
+	if len(failed) > 0 {
+		return strings.Join(failed, " | ")
+	}
+	lines := strings.SplitN(strings.TrimSpace(body), "\n", 6)
+	if len(lines) > 5 {
+		lines = lines[:5]
 	}
 	return strings.Join(lines, " | ")
 }
