@@ -80,6 +80,11 @@ func checkStruct(file string, n *yaml.Node, t reflect.Type, path string) []Diagn
 		k, v := n.Content[i], n.Content[i+1]
 		ft, ok := fields[k.Value]
 		switch {
+		case k.Value == "<<" && k.Tag == "!!merge":
+			// A YAML merge key: its mapping (or list of mappings) is merged
+			// into this one, so it holds keys of the same type.
+			ds = append(ds, checkMerge(file, v, t, path)...)
+			continue
 		case !ok:
 			ds = append(ds, Diagnostic{Path: file, Line: k.Line, Col: k.Column, Kind: "config",
 				Message: fmt.Sprintf("unknown key %q in %s; expected one of: %s", k.Value, where(path), strings.Join(names, ", "))})
@@ -92,6 +97,17 @@ func checkStruct(file string, n *yaml.Node, t reflect.Type, path string) []Diagn
 		seen[k.Value] = true
 	}
 	return ds
+}
+
+func checkMerge(file string, v *yaml.Node, t reflect.Type, path string) []Diagnostic {
+	if v.Kind == yaml.SequenceNode {
+		var ds []Diagnostic
+		for _, c := range v.Content {
+			ds = append(ds, checkKnownFields(file, c, t, path)...)
+		}
+		return ds
+	}
+	return checkKnownFields(file, v, t, path)
 }
 
 func typeMismatch(file string, n *yaml.Node, path, want string) Diagnostic {
@@ -115,32 +131,39 @@ func join(path, key string) string {
 
 // nodeAt finds the node at a dotted path ("discovery.include.0") for
 // positioning a diagnostic; it returns the deepest node it could reach.
+// Mapping keys may themselves contain dots (an environment named prod.eu):
+// the longest key that fits the rest of the path wins.
 func nodeAt(n *yaml.Node, path string) *yaml.Node {
-	if path == "" {
-		return n
-	}
-	for _, part := range strings.Split(path, ".") {
-		next := childNode(n, part)
+	for path != "" {
+		next, rest := childNode(n, path)
 		if next == nil {
 			return n
 		}
-		n = next
+		n, path = next, rest
 	}
 	return n
 }
 
-func childNode(n *yaml.Node, part string) *yaml.Node {
+// childNode steps one key or index into n and returns what is left of path.
+func childNode(n *yaml.Node, path string) (*yaml.Node, string) {
 	switch n.Kind {
 	case yaml.MappingNode:
+		var best *yaml.Node
+		bestLen := -1
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == part {
-				return n.Content[i+1]
+			k := n.Content[i].Value
+			if (path == k || strings.HasPrefix(path, k+".")) && len(k) > bestLen {
+				best, bestLen = n.Content[i+1], len(k)
 			}
 		}
+		if best != nil {
+			return best, strings.TrimPrefix(strings.TrimPrefix(path, path[:bestLen]), ".")
+		}
 	case yaml.SequenceNode:
+		part, rest, _ := strings.Cut(path, ".")
 		if i, err := strconv.Atoi(part); err == nil && i < len(n.Content) {
-			return n.Content[i]
+			return n.Content[i], rest
 		}
 	}
-	return nil
+	return nil, ""
 }

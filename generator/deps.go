@@ -43,27 +43,57 @@ func newAnalyzer(fsys filesys.FileSystem, dir, restrictor string, kusts map[stri
 }
 
 // roots returns the kustomization directories that no other kustomization
-// references and that are not components, sorted.
+// references and that are neither components nor hidden, sorted. Only
+// references that count are followed: those of visible kustomizations, and
+// of hidden ones that visible ones use (a base kept in .shared/, say); a
+// stray kustomization under .github references nothing.
 func (a *analyzer) roots() []string {
 	referenced := map[string]bool{}
-	for _, k := range a.kusts {
+	var queue []string
+	for d := range a.kusts {
+		if !isHidden(d) {
+			queue = append(queue, d)
+		}
+	}
+	visited := map[string]bool{}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		if visited[d] {
+			continue
+		}
+		visited[d] = true
+		k := a.kusts[d]
 		for _, r := range k.Refs {
 			if r.Kind != refKustomization {
 				continue
 			}
 			if p, ok := resolve(k.Dir, r.Value); ok && a.kusts[p] != nil && p != k.Dir {
 				referenced[p] = true
+				if isHidden(p) {
+					queue = append(queue, p)
+				}
 			}
 		}
 	}
 	var roots []string
 	for d, k := range a.kusts {
-		if !referenced[d] && !k.Component {
+		if !referenced[d] && !k.Component && !isHidden(d) {
 			roots = append(roots, d)
 		}
 	}
 	sort.Strings(roots)
 	return roots
+}
+
+// isHidden reports whether a repository path is in a hidden directory.
+func isHidden(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if strings.HasPrefix(seg, ".") && seg != "." && seg != ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // resolve joins a reference to the directory of its kustomization. It

@@ -76,8 +76,7 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 // hasKustomization reports whether dir holds a kustomization at the head.
 func (r *Repo) hasKustomization(dir string) bool { return r.kustDirs[dir] }
 
-// readKustomizations walks the repository (skipping hidden directories such
-// as .git and .github) and parses every kustomization file, in parallel: on a
+// readKustomizations walks the repository (skipping .git) and parses every kustomization file, in parallel: on a
 // monorepo of thousands of services parsing dominates.
 func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustomization, []Diagnostic, error) {
 	type found struct{ dir, file string }
@@ -90,7 +89,9 @@ func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustom
 		if !info.IsDir() {
 			return nil
 		}
-		if p != dir && strings.HasPrefix(info.Name(), ".") {
+		// Hidden directories are read (a root may use a base in one) but
+		// never hold roots; .git is not a manifest directory at all.
+		if p != dir && info.Name() == ".git" {
 			return filepath.SkipDir
 		}
 		rel := relSlash(dir, p)

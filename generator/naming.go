@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"hash/fnv"
 	"regexp"
 	"sort"
 	"strings"
@@ -53,7 +54,15 @@ func JobID(service string) string {
 			dash = true
 		}
 	}
-	return strings.TrimRight(b.String(), "-")
+	id := strings.TrimRight(b.String(), "-")
+	if id == "deploy" {
+		// Nothing of the name survives (日本, ---): a stable hash keeps the
+		// id unique and valid instead of letting such services collide.
+		h := fnv.New32a()
+		h.Write([]byte(service))
+		id = fmt.Sprintf("deploy-x%08x", h.Sum32())
+	}
+	return id
 }
 
 // nameParts is a root path split for naming: the environment and the

@@ -162,6 +162,150 @@ func TestPipeline(t *testing.T) {
 		p.repo.git("checkout", "-q", "main")
 		p.repo.git("branch", "-q", "-D", "feature")
 	})
+
+	t.Run("pull request changing a shared base diffs exactly its dependents", func(t *testing.T) {
+		p.onBranch(func() {
+			edit(t, p.repo, "bases/web-service/networkpolicy.yaml", "port", func(s string) string {
+				return strings.Replace(s, "8080", "8081", 1)
+			})
+		})
+		run := p.pullRequest(first)
+		if run.Code != 0 {
+			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+		}
+		var want []string
+		for _, svc := range []string{"cart", "catalog", "checkout"} {
+			for _, env := range []string{"dev", "prod", "staging"} {
+				want = append(want, svc+"/"+env+"=success")
+			}
+		}
+		assertLegs(t, run, legs(want...))
+		if out := run.output("catalog/"); !strings.Contains(out, "networkpolicy.networking.k8s.io/catalog-allow-http -n shop-catalog-prod: changed") {
+			t.Fatalf("catalog prod diff does not report the network policy change:\n%s", out)
+		}
+	})
+
+	t.Run("pull request changing a component diffs exactly its users", func(t *testing.T) {
+		p.onBranch(func() {
+			edit(t, p.repo, "components/monitoring/kustomization.yaml", "annotation", func(s string) string {
+				return strings.Replace(s, "prometheus.io/scrape", "prometheus.io/scrape-extra", 1)
+			})
+		})
+		run := p.pullRequest(first)
+		assertLegs(t, run, legs("cart/prod=success", "checkout/prod=success", "frontend/prod=success"))
+	})
+
+	t.Run("pull request touching only terraform runs no service job", func(t *testing.T) {
+		p.onBranch(func() {
+			edit(t, p.repo, "terraform/main.tf", "comment", func(s string) string { return s + "\n# resize the node pool\n" })
+		})
+		run := p.pullRequest(first)
+		if run.Code != 0 {
+			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+		}
+		assertLegs(t, run, nil)
+		if got := run.result("result"); got != "success" {
+			t.Fatalf("aggregator result %q, want success", got)
+		}
+	})
+
+	t.Run("push without manifest changes applies nothing and a re-run diff is empty", func(t *testing.T) {
+		edit(t, p.repo, "terraform/main.tf", "comment", func(s string) string { return s + "\n# merged\n" })
+		before := p.repo.git("rev-parse", "HEAD")
+		p.repo.commitAll("terraform only")
+		run := p.push(before)
+		if run.Code != 0 {
+			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+		}
+		assertLegs(t, run, nil)
+		run = p.dispatch("cart", "diff")
+		if run.Code != 0 {
+			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+		}
+		assertLegs(t, run, legs("cart/dev=success", "cart/prod=success", "cart/staging=success"))
+		out := run.output("cart/")
+		if !strings.Contains(out, ": unchanged") || strings.Contains(out, ": changed") || strings.Contains(out, ": created") {
+			t.Fatalf("diff after apply is not empty:\n%s", out)
+		}
+	})
+
+	t.Run("a broken service fails alone", func(t *testing.T) {
+		p.onBranch(func() {
+			p.repo.write("apps/catalog/overlays/dev/kustomization.yaml", "resources:\n  - ../../base\n namespace: oops\n")
+			edit(t, p.repo, "apps/cart/overlays/dev/kustomization.yaml", "label", func(s string) string {
+				return s + "\ncommonAnnotations:\n  team: carts\n"
+			})
+			if out, code := p.repo.kustomatrix("generate"); code != 0 {
+				t.Fatalf("generate with one broken kustomization must succeed: exit %d\n%s", code, out)
+			}
+		})
+		run := p.pullRequest(first)
+		if run.Code == 0 {
+			t.Fatal("act succeeded although a service job failed")
+		}
+		assertLegs(t, run, legs("cart/dev=success", "catalog/dev=failure"))
+		if out := run.output("catalog/"); !strings.Contains(out, "kustomize build apps/catalog/overlays/dev") {
+			t.Fatalf("the failing job does not say what failed:\n%s", out)
+		}
+		// act stops a run when a reusable-workflow job fails (nektos/act
+		// runner.handleFailure), so the aggregator cannot be watched here;
+		// the plan-failure case below shows it failing for real.
+	})
+
+	t.Run("a failing plan fails the aggregator", func(t *testing.T) {
+		p.onBranch(func() {
+			p.repo.write(".kustomatrix.yaml", e2eConfig+"unknownKey: true\n")
+		})
+		run := p.pullRequest(first)
+		assertLegs(t, run, nil)
+		if got := run.result("plan"); got != "failure" {
+			t.Fatalf("plan result %q, want failure", got)
+		}
+		if got := run.result("result"); got != "failure" {
+			t.Fatalf("aggregator result %q, want failure\n%s", got, tail(run.Raw, 40))
+		}
+	})
+
+	t.Run("a removed service is reported and left in the cluster", func(t *testing.T) {
+		if err := os.RemoveAll(filepath.Join(p.repo.Dir, "apps", "frontend")); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := p.repo.kustomatrix("generate"); code != 0 {
+			t.Fatalf("generate: exit %d\n%s", code, out)
+		}
+		before := p.repo.git("rev-parse", "HEAD")
+		p.repo.commitAll("remove frontend")
+		run := p.push(before)
+		if run.Code != 0 {
+			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+		}
+		plan := run.output("kustomatrix/plan")
+		if !strings.Contains(plan, `"path": "apps/frontend/overlays/prod"`) || !strings.Contains(plan, `"removed": [`) {
+			t.Fatalf("plan does not report the removed service:\n%s", plan)
+		}
+		for _, env := range []string{"dev", "staging", "prod"} {
+			if got := p.kubectl("get", "deployments", "-n", "shop-frontend-"+env, "-o", "name"); !strings.Contains(got, "deployment.apps/") {
+				t.Errorf("frontend %s was deleted from the cluster: %q", env, got)
+			}
+		}
+	})
+}
+
+// onBranch makes a feature branch from main, lets f change the tree,
+// commits, and returns to main after the calling test (the branch goes).
+func (p *pipeline) onBranch(f func()) {
+	p.t.Helper()
+	p.repo.git("checkout", "-q", "-B", "feature", "main")
+	f()
+	p.repo.commitAll("feature")
+}
+
+func (p *pipeline) dispatch(service, mode string) *actRun {
+	return p.act.run(p.repo, "workflow_dispatch", map[string]any{
+		"ref":        "refs/heads/main",
+		"inputs":     map[string]any{"service": service, "mode": mode},
+		"repository": map[string]any{"full_name": "acme/manifests", "default_branch": "main"},
+	})
 }
 
 // edit rewrites a file of the scratch repository.
