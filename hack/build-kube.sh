@@ -45,10 +45,15 @@ apiserver="$dir/kube-apiserver"
 kubectl="$dir/kubectl"
 
 # current reports whether both cached binaries exist and print $version.
+# (Outputs are captured first: `cmd | grep -q` under pipefail fails at random
+# when grep exits before cmd has written everything.)
 current() {
   [ -x "$apiserver" ] && [ -x "$kubectl" ] || return 1
-  "$apiserver" --version 2>/dev/null | grep -qx "Kubernetes $version" || return 1
-  "$kubectl" version --client 2>/dev/null | grep -qx "Client Version: $version" || return 1
+  local out
+  out="$("$apiserver" --version 2>/dev/null)" || return 1
+  [[ $'\n'"$out"$'\n' == *$'\n'"Kubernetes $version"$'\n'* ]] || return 1
+  out="$("$kubectl" version --client 2>/dev/null)" || return 1
+  [[ $'\n'"$out"$'\n' == *$'\n'"Client Version: $version"$'\n'* ]] || return 1
 }
 
 report() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kustomatrix/kustomatrix/generator"
+	"github.com/kustomatrix/kustomatrix/internal/ghapi"
 	"github.com/kustomatrix/kustomatrix/internal/gitdiff"
 )
 
@@ -19,6 +21,8 @@ type affectedOptions struct {
 	repoOptions
 	base, head, files, service string
 	githubOutput, baseSet      bool
+	githubPR                   int
+	lastDeploy                 bool
 }
 
 func newAffectedCommand(s *streams) *cobra.Command {
@@ -48,21 +52,26 @@ outputs the generated workflow reads to $GITHUB_OUTPUT.`,
 	f.StringVar(&o.files, "files", "", `file listing changed paths, one per line, or "-" for stdin`)
 	f.StringVar(&o.service, "service", "", "select every target of this service")
 	f.BoolVar(&o.githubOutput, "github-output", false, "also write step outputs to $GITHUB_OUTPUT")
+	f.IntVar(&o.githubPR, "github-pr", 0, "take the changed files of this pull request from the GitHub API (GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL); past GitHub's 3,000-file cap, fall back to --base")
+	f.BoolVar(&o.lastDeploy, "last-deploy", false, "with --base: diff from the head commit of the generated workflow's last successful push run on the deploy branch, falling back to --base")
 	return cmd
 }
 
 func (o *affectedOptions) run(s *streams) error {
 	modes := 0
-	for _, set := range []bool{o.baseSet, o.files != "", o.service != ""} {
+	for _, set := range []bool{o.baseSet || o.githubPR > 0, o.files != "", o.service != ""} {
 		if set {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return usageError("use one of --base, --files and --service")
+		return usageError("use one of --base (or --github-pr), --files and --service")
 	}
 	if modes == 0 {
-		return usageError("say what changed: --base REV, --files FILE|- or --service NAME")
+		return usageError("say what changed: --base REV, --github-pr N, --files FILE|- or --service NAME")
+	}
+	if o.lastDeploy && !o.baseSet {
+		return usageError("--last-deploy needs --base, the fallback when there is no successful run")
 	}
 	if o.githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
 		return usageError("--github-output: GITHUB_OUTPUT is not set (it is, inside a GitHub Actions step)")
@@ -99,6 +108,78 @@ func (o *affectedOptions) changeSet(s *streams, repo *generator.Repo, dir string
 		files, err := readFileList(o.files, s.in)
 		return generator.ChangeSet{Files: files}, err
 	}
+	note := ""
+	if o.githubPR > 0 {
+		cs, done, err := o.prChangeSet()
+		if done || err != nil {
+			return cs, err
+		}
+		note = cs.Everything // the cap was hit: say so, and use git
+	}
+	if o.lastDeploy {
+		base, why := o.lastDeployBase(s, repo, dir)
+		if base != "" {
+			o.base = base
+		}
+		note = why
+	}
+	cs, err := o.gitChangeSet(s, repo, dir)
+	if note != "" {
+		if cs.Everything != "" {
+			cs.Everything = note + "; " + cs.Everything
+		} else {
+			fmt.Fprintf(s.err, "kustomatrix: %s\n", note)
+		}
+	}
+	return cs, err
+}
+
+// prChangeSet takes the files from the pull request files API. done is
+// false when GitHub's cap was hit: files beyond it are never taken as
+// unchanged, git decides instead (or everything runs).
+func (o *affectedOptions) prChangeSet() (generator.ChangeSet, bool, error) {
+	client, err := ghapi.FromEnv()
+	if err != nil {
+		return generator.ChangeSet{}, true, usageError("--github-pr: %v", err)
+	}
+	files, complete, err := client.PRFiles(context.Background(), o.githubPR)
+	if err != nil {
+		return generator.ChangeSet{}, true, &exitError{code: exitFailure, err: err}
+	}
+	if complete {
+		return generator.ChangeSet{Files: files}, true, nil
+	}
+	why := fmt.Sprintf("pull request #%d changes more than the %d files GitHub lists", o.githubPR, ghapi.MaxPRFiles)
+	if !o.baseSet {
+		return generator.ChangeSet{Everything: why + ", and there is no --base to ask git: every target runs"}, true, nil
+	}
+	return generator.ChangeSet{Everything: why + "; using git from --base"}, false, nil
+}
+
+// lastDeployBase finds the head commit of the last successful push run of
+// the generated workflow on the deploy branch: diffing from there, a run
+// dropped by concurrency is never skipped (github.event.before would skip it).
+func (o *affectedOptions) lastDeployBase(s *streams, repo *generator.Repo, dir string) (string, string) {
+	client, err := ghapi.FromEnv()
+	if err == nil {
+		var sha string
+		wf := repo.Config.Name + ".yml"
+		sha, err = client.LastSuccessfulRun(context.Background(), wf, repo.Config.DeployBranch)
+		if err == nil && sha != "" {
+			if _, rerr := (gitdiff.Repo{Dir: dir}).ResolveCommit(sha); rerr == nil {
+				return sha, fmt.Sprintf("base: %s, the last successful run of %s on %s", sha, wf, repo.Config.DeployBranch)
+			}
+			return "", fmt.Sprintf("the last successful run's commit %s is not in this clone; base: --base %q", sha, o.base)
+		}
+		if err == nil {
+			return "", fmt.Sprintf("no successful run of %s on %s yet; base: --base %q", wf, repo.Config.DeployBranch, o.base)
+		}
+	}
+	return "", fmt.Sprintf("cannot ask GitHub for the last successful run (%v); base: --base %q", err, o.base)
+}
+
+// gitChangeSet diffs from the merge base of --base and --head.
+func (o *affectedOptions) gitChangeSet(s *streams, repo *generator.Repo, dir string) (generator.ChangeSet, error) {
 	// The generated workflow passes github.event.before, which is empty or
 	// all zeros when a branch is created.
 	if strings.Trim(o.base, "0") == "" {

@@ -98,16 +98,16 @@ func (r *actRun) output(prefix string) string {
 
 // actEnv holds what every act run of a scenario shares.
 type actEnv struct {
-	t       *testing.T
+	cfg     *generator.Config // the configuration the pipeline was generated with
 	act     string
 	stubs   string
 	secrets string
 	path    string // PATH with the test kubectl first
 }
 
-func newActEnv(t *testing.T, kubectlDir string, secrets map[string]string) *actEnv {
+func newActEnv(t *testing.T, cfg *generator.Config, kubectlDir string, secrets map[string]string) *actEnv {
 	t.Helper()
-	e := &actEnv{t: t, act: actBinary(t), stubs: t.TempDir()}
+	e := &actEnv{cfg: cfg, act: actBinary(t), stubs: t.TempDir()}
 	writeFile(t, filepath.Join(e.stubs, "setup-go", "action.yml"), `name: setup-go stand-in
 description: Go is on the host already; the real action would install it.
 inputs:
@@ -149,14 +149,9 @@ func writeFile(t *testing.T, p, content string) {
 // runs-on label is mapped to the host; the project's root action is mapped
 // onto this working tree (so the real install path, a go build of the
 // action's source, is what runs); setup-go is the stand-in.
-func (e *actEnv) run(repo *scratchRepo, event string, payload map[string]any) *actRun {
-	t := e.t
+func (e *actEnv) run(t *testing.T, repo *scratchRepo, event string, payload map[string]any) *actRun {
 	t.Helper()
-	cfgData, _ := os.ReadFile(filepath.Join(repo.Dir, generator.ConfigFile))
-	cfg, err := generator.LoadConfig(generator.ConfigFile, cfgData)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := e.cfg
 	ev := filepath.Join(t.TempDir(), "event.json")
 	b, _ := json.Marshal(payload)
 	writeFile(t, ev, string(b))
@@ -176,7 +171,7 @@ func (e *actEnv) run(repo *scratchRepo, event string, payload map[string]any) *a
 		"GOCACHE="+strings.TrimSpace(string(gocache)), "GOMODCACHE="+strings.TrimSpace(string(gomodcache)))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	err := cmd.Run()
 	run := &actRun{Raw: out.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		run.Code = ee.ExitCode()

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kustomatrix/kustomatrix/generator"
 	"github.com/kustomatrix/kustomatrix/internal/kubetest"
 )
 
@@ -41,7 +42,11 @@ func newPipeline(t *testing.T) *pipeline {
 	}
 	kc := kubeconfigJSON(t, c.Kubeconfig)
 	secrets := map[string]string{"KUBECONFIG_DEV": kc, "KUBECONFIG_STAGING": kc, "KUBECONFIG_PROD": kc}
-	return &pipeline{t: t, repo: repo, cluster: c, act: newActEnv(t, filepath.Dir(c.KubectlPath), secrets)}
+	cfg, err := generator.LoadConfig(generator.ConfigFile, []byte(e2eConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline{t: t, repo: repo, cluster: c, act: newActEnv(t, cfg, filepath.Dir(c.KubectlPath), secrets)}
 }
 
 // kubeconfigJSON turns a kubeconfig into one line of JSON (kubectl reads
@@ -63,17 +68,17 @@ func kubeconfigJSON(t *testing.T, path string) string {
 	return string(b)
 }
 
-func (p *pipeline) push(before string) *actRun {
+func (p *pipeline) push(t *testing.T, before string) *actRun {
 	head := p.repo.git("rev-parse", "HEAD")
-	return p.act.run(p.repo, "push", map[string]any{
+	return p.act.run(t, p.repo, "push", map[string]any{
 		"ref": "refs/heads/main", "before": before, "after": head,
 		"repository": map[string]any{"full_name": "acme/manifests", "default_branch": "main"},
 	})
 }
 
-func (p *pipeline) pullRequest(base string) *actRun {
+func (p *pipeline) pullRequest(t *testing.T, base string) *actRun {
 	head := p.repo.git("rev-parse", "HEAD")
-	return p.act.run(p.repo, "pull_request", map[string]any{
+	return p.act.run(t, p.repo, "pull_request", map[string]any{
 		"action": "synchronize", "number": 7,
 		"pull_request": map[string]any{"number": 7,
 			"base": map[string]any{"sha": base, "ref": "main"},
@@ -122,7 +127,7 @@ func TestPipeline(t *testing.T) {
 	first := p.repo.commitAll("manifests and pipeline")
 
 	t.Run("first push applies every service", func(t *testing.T) {
-		run := p.push("0000000000000000000000000000000000000000")
+		run := p.push(t, "0000000000000000000000000000000000000000")
 		if run.Code != 0 {
 			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
 		}
@@ -147,7 +152,7 @@ func TestPipeline(t *testing.T) {
 			return s + "\nreplicas:\n  - name: cart-api\n    count: 3\n"
 		})
 		p.repo.commitAll("scale cart in dev")
-		run := p.pullRequest(first)
+		run := p.pullRequest(t, first)
 		if run.Code != 0 {
 			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
 		}
@@ -169,7 +174,7 @@ func TestPipeline(t *testing.T) {
 				return strings.Replace(s, "8080", "8081", 1)
 			})
 		})
-		run := p.pullRequest(first)
+		run := p.pullRequest(t, first)
 		if run.Code != 0 {
 			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
 		}
@@ -187,11 +192,11 @@ func TestPipeline(t *testing.T) {
 
 	t.Run("pull request changing a component diffs exactly its users", func(t *testing.T) {
 		p.onBranch(func() {
-			edit(t, p.repo, "components/monitoring/kustomization.yaml", "annotation", func(s string) string {
-				return strings.Replace(s, "prometheus.io/scrape", "prometheus.io/scrape-extra", 1)
+			edit(t, p.repo, "components/monitoring/scrape-annotations.yaml", "annotation", func(s string) string {
+				return strings.Replace(s, "prometheus.io/scrape:", "prometheus.io/scrape-extra:", 1)
 			})
 		})
-		run := p.pullRequest(first)
+		run := p.pullRequest(t, first)
 		assertLegs(t, run, legs("cart/prod=success", "checkout/prod=success", "frontend/prod=success"))
 	})
 
@@ -199,7 +204,7 @@ func TestPipeline(t *testing.T) {
 		p.onBranch(func() {
 			edit(t, p.repo, "terraform/main.tf", "comment", func(s string) string { return s + "\n# resize the node pool\n" })
 		})
-		run := p.pullRequest(first)
+		run := p.pullRequest(t, first)
 		if run.Code != 0 {
 			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
 		}
@@ -213,12 +218,12 @@ func TestPipeline(t *testing.T) {
 		edit(t, p.repo, "terraform/main.tf", "comment", func(s string) string { return s + "\n# merged\n" })
 		before := p.repo.git("rev-parse", "HEAD")
 		p.repo.commitAll("terraform only")
-		run := p.push(before)
+		run := p.push(t, before)
 		if run.Code != 0 {
 			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
 		}
 		assertLegs(t, run, nil)
-		run = p.dispatch("cart", "diff")
+		run = p.dispatch(t, "cart", "diff")
 		if run.Code != 0 {
 			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
 		}
@@ -239,7 +244,7 @@ func TestPipeline(t *testing.T) {
 				t.Fatalf("generate with one broken kustomization must succeed: exit %d\n%s", code, out)
 			}
 		})
-		run := p.pullRequest(first)
+		run := p.pullRequest(t, first)
 		if run.Code == 0 {
 			t.Fatal("act succeeded although a service job failed")
 		}
@@ -256,7 +261,7 @@ func TestPipeline(t *testing.T) {
 		p.onBranch(func() {
 			p.repo.write(".kustomatrix.yaml", e2eConfig+"unknownKey: true\n")
 		})
-		run := p.pullRequest(first)
+		run := p.pullRequest(t, first)
 		assertLegs(t, run, nil)
 		if got := run.result("plan"); got != "failure" {
 			t.Fatalf("plan result %q, want failure", got)
@@ -275,7 +280,7 @@ func TestPipeline(t *testing.T) {
 		}
 		before := p.repo.git("rev-parse", "HEAD")
 		p.repo.commitAll("remove frontend")
-		run := p.push(before)
+		run := p.push(t, before)
 		if run.Code != 0 {
 			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
 		}
@@ -300,8 +305,8 @@ func (p *pipeline) onBranch(f func()) {
 	p.repo.commitAll("feature")
 }
 
-func (p *pipeline) dispatch(service, mode string) *actRun {
-	return p.act.run(p.repo, "workflow_dispatch", map[string]any{
+func (p *pipeline) dispatch(t *testing.T, service, mode string) *actRun {
+	return p.act.run(t, p.repo, "workflow_dispatch", map[string]any{
 		"ref":        "refs/heads/main",
 		"inputs":     map[string]any{"service": service, "mode": mode},
 		"repository": map[string]any{"full_name": "acme/manifests", "default_branch": "main"},
