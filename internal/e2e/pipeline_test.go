@@ -169,7 +169,7 @@ func TestPipeline(t *testing.T) {
 	})
 
 	t.Run("pull request changing a shared base diffs exactly its dependents", func(t *testing.T) {
-		p.onBranch(func() {
+		p.onBranch(t, func() {
 			edit(t, p.repo, "bases/web-service/networkpolicy.yaml", "port", func(s string) string {
 				return strings.Replace(s, "8080", "8081", 1)
 			})
@@ -191,7 +191,7 @@ func TestPipeline(t *testing.T) {
 	})
 
 	t.Run("pull request changing a component diffs exactly its users", func(t *testing.T) {
-		p.onBranch(func() {
+		p.onBranch(t, func() {
 			edit(t, p.repo, "components/monitoring/scrape-annotations.yaml", "annotation", func(s string) string {
 				return strings.Replace(s, "prometheus.io/scrape:", "prometheus.io/scrape-extra:", 1)
 			})
@@ -201,7 +201,7 @@ func TestPipeline(t *testing.T) {
 	})
 
 	t.Run("pull request touching only terraform runs no service job", func(t *testing.T) {
-		p.onBranch(func() {
+		p.onBranch(t, func() {
 			edit(t, p.repo, "terraform/main.tf", "comment", func(s string) string { return s + "\n# resize the node pool\n" })
 		})
 		run := p.pullRequest(t, first)
@@ -235,7 +235,7 @@ func TestPipeline(t *testing.T) {
 	})
 
 	t.Run("a broken service fails alone", func(t *testing.T) {
-		p.onBranch(func() {
+		p.onBranch(t, func() {
 			p.repo.write("apps/catalog/overlays/dev/kustomization.yaml", "resources:\n  - ../../base\n namespace: oops\n")
 			edit(t, p.repo, "apps/cart/overlays/dev/kustomization.yaml", "label", func(s string) string {
 				return s + "\ncommonAnnotations:\n  team: carts\n"
@@ -258,7 +258,7 @@ func TestPipeline(t *testing.T) {
 	})
 
 	t.Run("a failing plan fails the aggregator", func(t *testing.T) {
-		p.onBranch(func() {
+		p.onBranch(t, func() {
 			p.repo.write(".kustomatrix.yaml", e2eConfig+"unknownKey: true\n")
 		})
 		run := p.pullRequest(t, first)
@@ -298,9 +298,14 @@ func TestPipeline(t *testing.T) {
 
 // onBranch makes a feature branch from main, lets f change the tree,
 // commits, and returns to main after the calling test (the branch goes).
-func (p *pipeline) onBranch(f func()) {
-	p.t.Helper()
+func (p *pipeline) onBranch(t *testing.T, f func()) {
+	t.Helper()
 	p.repo.git("checkout", "-q", "-B", "feature", "main")
+	t.Cleanup(func() {
+		p.repo.git("checkout", "-q", "-f", "main")
+		p.repo.git("clean", "-q", "-fdx")
+		p.repo.git("branch", "-q", "-D", "feature")
+	})
 	f()
 	p.repo.commitAll("feature")
 }
