@@ -39,6 +39,11 @@ type Config struct {
 	Kustomize Kustomize `yaml:"kustomize"`
 	// GlobalDependencies are doublestar globs whose change affects every target.
 	GlobalDependencies []string `yaml:"globalDependencies"`
+	// Prune are doublestar globs of target directories whose apply may
+	// delete: objects a target no longer renders are pruned (kubectl
+	// ApplySet), and a removed target's objects are deleted. Off by default:
+	// a deleted directory never silently deletes workloads.
+	Prune []string `yaml:"prune"`
 	// Environments holds per-environment settings, keyed by environment name.
 	Environments map[string]Environment `yaml:"environments"`
 	// Tool says how the generated workflows get kustomatrix itself.
@@ -215,6 +220,9 @@ func (c *Config) Defaults() {
 	}
 }
 
+// Prunes reports whether pruning is enabled for a target directory.
+func (c *Config) Prunes(targetPath string) bool { return matchAny(c.Prune, targetPath) }
+
 // EnvironmentSettings returns the settings of one environment with defaults
 // applied: GitHub environment = its own name, credentials = the kubeconfig
 // secret KUBECONFIG_<ENV>.
@@ -256,7 +264,7 @@ func (c *Config) validate(name string, root *yaml.Node) []Diagnostic {
 	}
 	globs := map[string][]string{
 		"discovery.include": c.Discovery.Include, "discovery.exclude": c.Discovery.Exclude,
-		"globalDependencies": c.GlobalDependencies,
+		"globalDependencies": c.GlobalDependencies, "prune": c.Prune,
 	}
 	for key, list := range globs {
 		for i, g := range list {

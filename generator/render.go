@@ -144,6 +144,7 @@ func exprQuote(s string) string {
 }
 
 type renderData struct {
+	ConfigFile   string
 	Header       string
 	Name         string
 	DeployBranch string
@@ -178,7 +179,7 @@ type environmentData struct {
 
 func newRenderData(r *Repo) (*renderData, error) {
 	c := r.Config
-	d := &renderData{Header: Header + "\n" + headerHelp, Name: c.Name, DeployBranch: c.DeployBranch,
+	d := &renderData{ConfigFile: ConfigFile, Header: Header + "\n" + headerHelp, Name: c.Name, DeployBranch: c.DeployBranch,
 		RunsOn: runsOn(c.RunsOn), Global: c.GlobalPaths(), Targets: r.Targets}
 	d.Pins.Checkout, d.Pins.AWS = pinCheckout, pinAWS
 	d.Pins.Tool = c.Tool.Uses + " # " + c.Tool.Version

@@ -23,6 +23,7 @@ type affectedOptions struct {
 	githubOutput, baseSet      bool
 	githubPR                   int
 	lastDeploy                 bool
+	resolvedBase               string // the base commit git diffed from, for --github-output
 }
 
 func newAffectedCommand(s *streams) *cobra.Command {
@@ -98,7 +99,7 @@ func (o *affectedOptions) run(s *streams) error {
 		return err
 	}
 	if o.githubOutput {
-		return writeGitHubOutput(repo, res)
+		return writeGitHubOutput(repo, res, o.resolvedBase)
 	}
 	return nil
 }
@@ -195,6 +196,7 @@ func (o *affectedOptions) gitChangeSet(s *streams, repo *generator.Repo, dir str
 		return generator.ChangeSet{}, &exitError{code: exitFailure, err: err}
 	}
 	cs := generator.ChangeSet{Files: files}
+	o.resolvedBase, _ = g.ResolveCommit(o.base)
 	if data, ok, err := g.Show(o.base, repo.Config.PathsFile()); err == nil && ok {
 		if base, err := generator.ParsePathsFile(data); err == nil {
 			cs.BaseTargets = base

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -242,7 +244,15 @@ func (o *deployOptions) runApply(s *streams) error {
 		return &exitError{code: exitFailure, err: err}
 	}
 	changes := report(s, rows)
-	out, err := k.Apply(context.Background(), all, kube.ApplyOptions{ForceConflicts: o.force})
+	opts := kube.ApplyOptions{ForceConflicts: o.force}
+	var out []byte
+	if cfg.Prunes(o.target) {
+		var pruned []summary.Row
+		out, pruned, err = applyPruned(k, o.target, objs, opts)
+		rows = append(rows, pruned...)
+	} else {
+		out, err = k.Apply(context.Background(), all, opts)
+	}
 	s.out.Write(out)
 	if err != nil {
 		summary.Append(summary.Markdown(fmt.Sprintf("apply %s: failed", o.target), rows, summary.MaxBytes))
@@ -258,6 +268,127 @@ func (o *deployOptions) runApply(s *streams) error {
 		return &exitError{code: exitFailure, err: err}
 	}
 	return nil
+}
+
+// applySetParent names the ConfigMap that records a target's ApplySet:
+// stable per target path, and a valid object name whatever the path.
+func applySetParent(target string) string {
+	sum := sha256.Sum256([]byte(target))
+	return "kustomatrix-applyset-" + hex.EncodeToString(sum[:6])
+}
+
+// splitScope separates cluster-scoped objects from namespaced ones, which
+// must all be in one namespace: kubectl's ApplySet takes one namespace, and
+// it cannot prune cluster-scoped members of a namespaced set. Cluster-scoped
+// objects (the Namespace itself, say) are applied but never pruned.
+func splitScope(objs []render.Object) (cluster, namespaced []byte, namespace string, err error) {
+	for _, o := range objs {
+		if o.Namespace == "" {
+			cluster = append(append(cluster, "---\n"...), o.YAML...)
+			continue
+		}
+		if namespace != "" && o.Namespace != namespace {
+			return nil, nil, "", fmt.Errorf("pruning needs the target's namespaced objects in one namespace; found %q and %q", namespace, o.Namespace)
+		}
+		namespace = o.Namespace
+		namespaced = append(append(namespaced, "---\n"...), o.YAML...)
+	}
+	return cluster, namespaced, namespace, nil
+}
+
+// applyPruned applies a prune-enabled target: cluster-scoped objects first
+// (a new namespace must exist before its ApplySet parent), then the
+// namespaced ones as an ApplySet, which deletes members no longer rendered.
+func applyPruned(k kube.Kubectl, target string, objs []render.Object, opts kube.ApplyOptions) ([]byte, []summary.Row, error) {
+	cluster, namespaced, ns, err := splitScope(objs)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx := context.Background()
+	var out []byte
+	if len(cluster) > 0 {
+		if out, err = k.Apply(ctx, cluster, opts); err != nil {
+			return out, nil, err
+		}
+	}
+	if len(namespaced) == 0 {
+		return out, nil, nil
+	}
+	more, err := k.ApplyPruned(ctx, namespaced, ns, applySetParent(target), opts)
+	out = append(out, more...)
+	var rows []summary.Row
+	for _, line := range strings.Split(string(more), "\n") {
+		if id, ok := strings.CutSuffix(strings.TrimSpace(line), " pruned"); ok {
+			rows = append(rows, summary.Row{ID: id + " -n " + ns, Status: "pruned"})
+		}
+	}
+	return out, rows, err
+}
+
+func newPruneCommand(s *streams) *cobra.Command {
+	var o deployOptions
+	cmd := &cobra.Command{
+		Use:   "prune --target PATH --base REV",
+		Short: "Delete what a removed target deployed, when pruning is enabled for it",
+		Long: `For a target that exists at REV and is gone now (a removed service): when
+its path matches prune: in the configuration, renders it at REV (from git
+objects) and deletes its namespaced objects and its ApplySet parent. Without
+prune: it deletes nothing and says so: removing a directory never silently
+deletes workloads. Cluster-scoped objects (its Namespace) are never deleted.`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error { return o.runPrune(s) },
+	}
+	o.register(cmd)
+	cmd.Flags().StringVar(&o.base, "base", "", "the revision at which the target still existed")
+	return cmd
+}
+
+func (o *deployOptions) runPrune(s *streams) error {
+	dir, cfg, err := o.load()
+	if err != nil {
+		return err
+	}
+	if o.base == "" {
+		return usageError("--base is required: the revision at which the target still existed")
+	}
+	if !cfg.Prunes(o.target) {
+		msg := fmt.Sprintf("prune %s: kept; pruning is not enabled for it (prune: in %s)", o.target, generator.ConfigFile)
+		fmt.Fprintln(s.out, msg)
+		return summary.Append("### " + msg + "\n")
+	}
+	fsys, root, err := render.GitTree(dir, o.base)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	objs, _, err := render.Build(fsys, root, o.target, cfg)
+	if err != nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("at %s: %w", o.base, err)}
+	}
+	_, namespaced, ns, err := splitScope(objs)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	k := kube.Kubectl{Path: o.kubectl}
+	var rows []summary.Row
+	if len(namespaced) > 0 {
+		out, err := k.Delete(context.Background(), namespaced)
+		s.out.Write(out)
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		if err := k.DeleteConfigMap(context.Background(), ns, applySetParent(o.target)); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	}
+	for _, ob := range objs {
+		status := "deleted"
+		if ob.Namespace == "" {
+			status = "kept (cluster-scoped objects are never pruned)"
+		}
+		rows = append(rows, summary.Row{ID: ob.ID(), Status: status})
+		fmt.Fprintf(s.err, "%s: %s\n", ob.ID(), status)
+	}
+	return summary.Append(summary.Markdown("prune "+o.target+" (removed)", rows, summary.MaxBytes))
 }
 
 func waitForRollouts(k kube.Kubectl, objs []render.Object, timeout time.Duration) error {

@@ -19,8 +19,10 @@ type matrixTarget struct {
 
 // writeGitHubOutput appends the step outputs the generated plan job reads:
 // targets (job id -> matrix targets of the affected services), jobs (the
-// ids of the service jobs that run, for their if:), all, any, removed. Values are single-line JSON, so the name=value form is safe.
-func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult) error {
+// ids of the service jobs that run, for their if:), all, any, removed (the
+// matrix targets of removed targets), base (the commit diffed from, which
+// still holds the removed targets). Values are single-line JSON, so the name=value form is safe.
+func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult, base string) error {
 	path := os.Getenv("GITHUB_OUTPUT")
 	if path == "" {
 		return usageError("--github-output: GITHUB_OUTPUT is not set (it is, inside a GitHub Actions step)")
@@ -48,7 +50,12 @@ func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult) erro
 	if err != nil {
 		return err
 	}
-	removed, err := json.Marshal(res.Removed)
+	gone := make([]matrixTarget, 0, len(res.Removed))
+	for _, t := range res.Removed {
+		env := repo.Config.EnvironmentSettings(t.Environment)
+		gone = append(gone, matrixTarget{Environment: t.Environment, Path: t.Path, GitHubEnvironment: env.GitHubEnvironment})
+	}
+	removed, err := json.Marshal(gone)
 	if err != nil {
 		return err
 	}
@@ -57,7 +64,7 @@ func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult) erro
 		return &exitError{code: exitFailure, err: fmt.Errorf("opening GITHUB_OUTPUT: %w", err)}
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "targets=%s\njobs=%s\nall=%t\nany=%t\nremoved=%s\n", targets, jobsJSON, res.All, len(res.Targets) > 0, removed)
+	_, err = fmt.Fprintf(f, "targets=%s\njobs=%s\nall=%t\nany=%t\nremoved=%s\nbase=%s\n", targets, jobsJSON, res.All, len(res.Targets) > 0, removed, base)
 	if err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("writing GITHUB_OUTPUT: %w", err)}
 	}

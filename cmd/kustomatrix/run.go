@@ -104,6 +104,7 @@ Exit codes: 0 ok, 1 drift found (check), 2 bad usage or configuration, 3 failure
 		newBuildCommand(s),
 		newDiffCommand(s),
 		newApplyCommand(s),
+		newPruneCommand(s),
 	)
 	return root
 }

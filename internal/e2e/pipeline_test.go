@@ -15,11 +15,14 @@ import (
 )
 
 // e2eConfig replaces the example's configuration: every environment reaches
-// the test cluster through its default kubeconfig secret (KUBECONFIG_<ENV>).
-// The example's AWS OIDC environment cannot run offline.
+// the test cluster through its default kubeconfig secret (KUBECONFIG_<ENV>)
+// (the example's AWS OIDC environment cannot run offline), and checkout is
+// the one service whose applies may delete.
 const e2eConfig = `deployBranch: main
 globalDependencies:
   - "scripts/ci/**"
+prune:
+  - "apps/checkout/**"
 `
 
 // pipeline is a scratch manifest repository with its generated pipeline,
@@ -271,27 +274,59 @@ func TestPipeline(t *testing.T) {
 		}
 	})
 
-	t.Run("a removed service is reported and left in the cluster", func(t *testing.T) {
-		if err := os.RemoveAll(filepath.Join(p.repo.Dir, "apps", "frontend")); err != nil {
-			t.Fatal(err)
+	t.Run("an object dropped from a prune-enabled target is pruned", func(t *testing.T) {
+		edit(t, p.repo, "apps/checkout/overlays/dev/kustomization.yaml", "component", func(s string) string {
+			return strings.Replace(s, "components:\n  - ../../../../components/debug\n", "", 1)
+		})
+		before := p.repo.git("rev-parse", "HEAD")
+		p.repo.commitAll("checkout dev without the debug component")
+		run := p.push(t, before)
+		if run.Code != 0 {
+			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+		}
+		assertLegs(t, run, legs("checkout/dev=success"))
+		if out := run.output("checkout/"); !strings.Contains(out, "pruned") {
+			t.Fatalf("apply does not report the pruned object:\n%s", out)
+		}
+		if got := p.kubectl("get", "configmaps", "-n", "shop-checkout-dev", "-o", "name"); strings.Contains(got, "debug-settings") {
+			t.Fatalf("the debug ConfigMap was not pruned: %q", got)
+		}
+	})
+
+	t.Run("removed services: deleted only where pruning is enabled", func(t *testing.T) {
+		for _, svc := range []string{"frontend", "checkout"} {
+			if err := os.RemoveAll(filepath.Join(p.repo.Dir, "apps", svc)); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if out, code := p.repo.kustomatrix("generate"); code != 0 {
 			t.Fatalf("generate: exit %d\n%s", code, out)
 		}
 		before := p.repo.git("rev-parse", "HEAD")
-		p.repo.commitAll("remove frontend")
+		p.repo.commitAll("remove frontend and checkout")
 		run := p.push(t, before)
 		if run.Code != 0 {
 			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
 		}
 		plan := run.output("kustomatrix/plan")
-		if !strings.Contains(plan, `"path": "apps/frontend/overlays/prod"`) || !strings.Contains(plan, `"removed": [`) {
-			t.Fatalf("plan does not report the removed service:\n%s", plan)
+		for _, path := range []string{"apps/frontend/overlays/prod", "apps/checkout/overlays/dev"} {
+			if !strings.Contains(plan, `"path": "`+path+`"`) || !strings.Contains(plan, `"removed": [`) {
+				t.Fatalf("plan does not report %s as removed:\n%s", path, plan)
+			}
+		}
+		if got := run.result("removed"); got != "" && got != "success" {
+			t.Fatalf("removed job: %q", got)
 		}
 		for _, env := range []string{"dev", "staging", "prod"} {
 			if got := p.kubectl("get", "deployments", "-n", "shop-frontend-"+env, "-o", "name"); !strings.Contains(got, "deployment.apps/") {
-				t.Errorf("frontend %s was deleted from the cluster: %q", env, got)
+				t.Errorf("frontend %s was deleted although pruning is not enabled for it: %q", env, got)
 			}
+			if got := p.kubectl("get", "deployments", "-n", "shop-checkout-"+env, "-o", "name"); strings.Contains(got, "deployment.apps/") {
+				t.Errorf("checkout %s was not deleted although pruning is enabled for it: %q", env, got)
+			}
+		}
+		if out := run.output("removed/"); !strings.Contains(out, "apps/frontend/overlays/dev: kept") {
+			t.Errorf("the removed job does not say frontend was kept:\n%s", out)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -26,11 +27,18 @@ type Result struct {
 }
 
 func (k Kubectl) run(ctx context.Context, stdin []byte, args ...string) (Result, error) {
+	return k.runEnv(ctx, nil, stdin, args...)
+}
+
+func (k Kubectl) runEnv(ctx context.Context, env []string, stdin []byte, args ...string) (Result, error) {
 	bin := k.Path
 	if bin == "" {
 		bin = "kubectl"
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -102,6 +110,49 @@ func (k Kubectl) Apply(ctx context.Context, manifest []byte, o ApplyOptions) ([]
 		return res.Stdout, fmt.Errorf("kubectl apply failed (exit %d): %s", res.Code, strings.TrimSpace(string(res.Stderr)))
 	}
 	return res.Stdout, nil
+}
+
+// ApplyPruned applies the objects of one namespace as a kubectl ApplySet
+// whose parent is the ConfigMap parent in that namespace, pruning the
+// members of the set that the manifest no longer holds.
+func (k Kubectl) ApplyPruned(ctx context.Context, manifest []byte, namespace, parent string, o ApplyOptions) ([]byte, error) {
+	args := []string{"apply", "--server-side", "--field-manager=" + FieldManager,
+		"--prune", "--applyset=configmaps/" + parent, "--namespace=" + namespace, "-f", "-"}
+	if o.ForceConflicts {
+		args = append(args, "--force-conflicts")
+	}
+	res, err := k.runEnv(ctx, []string{"KUBECTL_APPLYSET=true"}, manifest, args...)
+	if err != nil {
+		return nil, err
+	}
+	if res.Code != 0 {
+		return res.Stdout, fmt.Errorf("kubectl apply --prune failed (exit %d): %s", res.Code, strings.TrimSpace(string(res.Stderr)))
+	}
+	return res.Stdout, nil
+}
+
+// Delete deletes the objects of a manifest that exist.
+func (k Kubectl) Delete(ctx context.Context, manifest []byte) ([]byte, error) {
+	res, err := k.run(ctx, manifest, "delete", "--ignore-not-found", "--wait=false", "-f", "-")
+	if err != nil {
+		return nil, err
+	}
+	if res.Code != 0 {
+		return res.Stdout, fmt.Errorf("kubectl delete failed (exit %d): %s", res.Code, strings.TrimSpace(string(res.Stderr)))
+	}
+	return res.Stdout, nil
+}
+
+// DeleteConfigMap deletes one ConfigMap if it exists (an ApplySet parent).
+func (k Kubectl) DeleteConfigMap(ctx context.Context, namespace, name string) error {
+	res, err := k.run(ctx, nil, "delete", "configmap", name, "--namespace="+namespace, "--ignore-not-found")
+	if err != nil {
+		return err
+	}
+	if res.Code != 0 {
+		return fmt.Errorf("deleting configmap %s/%s: %s", namespace, name, strings.TrimSpace(string(res.Stderr)))
+	}
+	return nil
 }
 
 // RolloutStatus waits for a workload's rollout, up to timeout (a kubectl
