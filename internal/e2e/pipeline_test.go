@@ -325,7 +325,7 @@ func TestPipeline(t *testing.T) {
 				t.Errorf("checkout %s was not deleted although pruning is enabled for it: %q", env, got)
 			}
 		}
-		if out := run.output("removed/"); !strings.Contains(out, "apps/frontend/overlays/dev: kept") {
+		if out := run.output("removed targets/"); !strings.Contains(out, "apps/frontend/overlays/dev: kept") {
 			t.Errorf("the removed job does not say frontend was kept:\n%s", out)
 		}
 	})
