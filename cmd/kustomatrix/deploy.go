@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kustomatrix/kustomatrix/generator"
 	"github.com/kustomatrix/kustomatrix/internal/kube"
@@ -89,6 +91,11 @@ func (o *deployOptions) runDiff(s *streams) error {
 	}
 	var rows []summary.Row
 	if o.server {
+		if cfg.Prunes(o.target) {
+			if objs, err = withApplySetLabel(o.target, objs); err != nil {
+				return &exitError{code: exitFailure, err: err}
+			}
+		}
 		rows, err = serverDiff(kube.Kubectl{Path: o.kubectl}, objs)
 	} else {
 		rows, err = renderDiff(dir, o.base, o.target, cfg, objs)
@@ -239,7 +246,13 @@ func (o *deployOptions) runApply(s *streams) error {
 		return &exitError{code: exitFailure, err: err}
 	}
 	k := kube.Kubectl{Path: o.kubectl}
-	rows, err := serverDiff(k, objs)
+	diffed := objs
+	if cfg.Prunes(o.target) {
+		if diffed, err = withApplySetLabel(o.target, objs); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	}
+	rows, err := serverDiff(k, diffed)
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
@@ -268,6 +281,47 @@ func (o *deployOptions) runApply(s *streams) error {
 		return &exitError{code: exitFailure, err: err}
 	}
 	return nil
+}
+
+// applySetID is the id kubectl gives the ApplySet of a target (KEP-3659:
+// "applyset-" + base64url(sha256(name.namespace.kind.group)) + "-v1"), the
+// value of the part-of label on its members.
+func applySetID(parent, namespace string) string {
+	sum := sha256.Sum256([]byte(parent + "." + namespace + ".ConfigMap."))
+	return "applyset-" + base64.RawURLEncoding.EncodeToString(sum[:]) + "-v1"
+}
+
+// withApplySetLabel returns copies of the namespaced objects of a
+// prune-enabled target carrying the part-of label that kubectl's ApplySet
+// apply adds: diffed without it, every object would show the label's
+// removal. The objects that are applied stay unlabelled (kubectl refuses
+// input that already has it).
+func withApplySetLabel(target string, objs []render.Object) ([]render.Object, error) {
+	_, _, ns, err := splitScope(objs)
+	if err != nil || ns == "" {
+		return objs, err
+	}
+	id := applySetID(applySetParent(target), ns)
+	out := make([]render.Object, len(objs))
+	for i, o := range objs {
+		out[i] = o
+		if o.Namespace == "" {
+			continue
+		}
+		node, err := kyaml.Parse(string(o.YAML))
+		if err != nil {
+			return nil, err
+		}
+		if err := node.PipeE(kyaml.SetLabel("applyset.kubernetes.io/part-of", id)); err != nil {
+			return nil, err
+		}
+		s, err := node.String()
+		if err != nil {
+			return nil, err
+		}
+		out[i].YAML = []byte(s)
+	}
+	return out, nil
 }
 
 // applySetParent names the ConfigMap that records a target's ApplySet:

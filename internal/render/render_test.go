@@ -1,0 +1,48 @@
+package render
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/diff"
+)
+
+func obj(kind, ns, name, body string) Object {
+	return Object{APIVersion: "v1", Kind: kind, Namespace: ns, Name: name, YAML: []byte(body)}
+}
+
+func TestCompare(t *testing.T) {
+	base := []Object{obj("ConfigMap", "a", "same", "x: 1\n"), obj("ConfigMap", "a", "edited", "x: 1\n"), obj("ConfigMap", "a", "gone", "x: 1\n")}
+	head := []Object{obj("ConfigMap", "a", "same", "x: 1\n"), obj("ConfigMap", "a", "edited", "x: 2\n"), obj("Namespace", "", "a", "n: 1\n")}
+	got := map[string]string{}
+	for _, c := range Compare(base, head, diff.Diff) {
+		got[c.ID] = c.Kind
+		if !strings.Contains(string(c.Diff), "@@") {
+			t.Errorf("%s: no unified diff: %q", c.ID, c.Diff)
+		}
+	}
+	want := map[string]string{"configmap/edited -n a": "changed", "configmap/gone -n a": "deleted", "namespace/a": "created"}
+	if len(got) != len(want) {
+		t.Fatalf("changes %v, want %v", got, want)
+	}
+	for id, k := range want {
+		if got[id] != k {
+			t.Errorf("%s: %q, want %q", id, got[id], k)
+		}
+	}
+}
+
+func TestObjectID(t *testing.T) {
+	for _, tc := range []struct {
+		o    Object
+		want string
+	}{
+		{Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "api"}, "deployment.apps/api -n shop"},
+		{Object{APIVersion: "v1", Kind: "Namespace", Name: "shop"}, "namespace/shop"},
+		{Object{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: "n", Name: "p"}, "networkpolicy.networking.k8s.io/p -n n"},
+	} {
+		if got := tc.o.ID(); got != tc.want {
+			t.Errorf("ID() = %q, want %q", got, tc.want)
+		}
+	}
+}
