@@ -7,6 +7,6 @@ package generator
 // The release process moves it forward; a repository can pin its own with
 // tool.uses and tool.version in the configuration.
 const (
-	DefaultToolUses    = "kustomatrix/kustomatrix@574c1e26faf34bf4e45bafb9a6066cbfce37eebc"
-	DefaultToolVersion = "v0.1.0"
+	DefaultToolUses    = "kustomatrix/kustomatrix@400de4028091e472a2d2d4f2b0cf98abe8849521"
+	DefaultToolVersion = "v0.2.0"
 )
