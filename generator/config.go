@@ -48,6 +48,17 @@ type Config struct {
 	Environments map[string]Environment `yaml:"environments"`
 	// Tool says how the generated workflows get kustomatrix itself.
 	Tool Tool `yaml:"tool"`
+	// Plan holds options of the generated plan job.
+	Plan Plan `yaml:"plan"`
+}
+
+// Plan holds options of the generated plan job.
+type Plan struct {
+	// Render makes the plan build every candidate target at the base and at
+	// the head and keep only those whose rendered output differs (affected
+	// --render): a comment edit or a reordered key then runs nothing. It
+	// costs a kustomize build per candidate, twice.
+	Render bool `yaml:"render"`
 }
 
 // Discovery selects and names the kustomization roots.

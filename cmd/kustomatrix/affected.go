@@ -22,7 +22,7 @@ type affectedOptions struct {
 	base, head, files, service string
 	githubOutput, baseSet      bool
 	githubPR                   int
-	lastDeploy                 bool
+	lastDeploy, render         bool
 	resolvedBase               string // the base commit git diffed from, for --github-output
 }
 
@@ -54,6 +54,7 @@ outputs the generated workflow reads to $GITHUB_OUTPUT.`,
 	f.StringVar(&o.service, "service", "", "select every target of this service")
 	f.BoolVar(&o.githubOutput, "github-output", false, "also write step outputs to $GITHUB_OUTPUT")
 	f.IntVar(&o.githubPR, "github-pr", 0, "take the changed files of this pull request from the GitHub API (GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL); past GitHub's 3,000-file cap, fall back to --base")
+	f.BoolVar(&o.render, "render", false, "build the candidate targets at the merge base and at the head and keep only those whose output differs (plan.render in the configuration turns it on too)")
 	f.BoolVar(&o.lastDeploy, "last-deploy", false, "with --base: diff from the head commit of the generated workflow's last successful push run on the deploy branch, falling back to --base")
 	return cmd
 }
@@ -89,6 +90,11 @@ func (o *affectedOptions) run(s *streams) error {
 		var cs generator.ChangeSet
 		cs, err = o.changeSet(s, repo, dir)
 		res = generator.Affected(repo, cs)
+		if err == nil && (o.render || repo.Config.Plan.Render) && o.resolvedBase != "" {
+			if rerr := verifyByRendering(res, repo.Config, dir, o.resolvedBase, o.head); rerr != nil {
+				return &exitError{code: exitFailure, err: fmt.Errorf("--render: %w", rerr)}
+			}
+		}
 	}
 	if err != nil {
 		return err

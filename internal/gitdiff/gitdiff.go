@@ -95,6 +95,15 @@ func (r Repo) ChangedFiles(base, head string) ([]string, error) {
 	return files, nil
 }
 
+// MergeBase returns the merge base of base and head.
+func (r Repo) MergeBase(base, head string) (string, error) {
+	out, err := r.git("merge-base", base, head)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // Show returns the content of path (relative to Dir) at rev, and false when
 // it does not exist there.
 func (r Repo) Show(rev, path string) ([]byte, bool, error) {
