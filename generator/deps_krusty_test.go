@@ -50,12 +50,7 @@ func (r *recordingFS) Open(p string) (filesys.File, error) {
 // root whose build fails (the broken fixtures) is checked too: whatever
 // kustomize read before failing must be covered.
 func TestClosureCoversEveryKustomizeRead(t *testing.T) {
-	repos := lintRepos(t)
-	t.Run("corpora", func(t *testing.T) {
-		for _, c := range corpora(t) {
-			repos["corpus/"+filepath.Base(c)] = c
-		}
-	})
+	repos := allRepos(t)
 	roots := 0
 	for name, dir := range repos {
 		t.Run(name, func(t *testing.T) {

@@ -27,12 +27,20 @@ func corpora(t *testing.T) []string {
 	return out
 }
 
-// lintRepos are every input whose generated pipeline must be lint-clean.
-func lintRepos(t *testing.T) map[string]string {
+// allRepos are every repository the generator is held to: the example,
+// the golden inputs and, in a subtest that says when they are missing, the
+// real corpora.
+func allRepos(t *testing.T) map[string]string {
+	t.Helper()
 	repos := map[string]string{"example": "../testdata/example"}
 	for _, c := range goldenCases(t) {
 		repos["golden/"+filepath.Base(c)] = filepath.Join(c, "input")
 	}
+	t.Run("corpora", func(t *testing.T) {
+		for _, c := range corpora(t) {
+			repos["corpus/"+filepath.Base(c)] = c
+		}
+	})
 	return repos
 }
 
@@ -40,12 +48,7 @@ func lintRepos(t *testing.T) map[string]string {
 // its manifests and runs actionlint (with shellcheck), the SchemaStore
 // workflow and action schemas, and shellcheck of composite steps on it.
 func TestGeneratedPipelinesAreLintClean(t *testing.T) {
-	repos := lintRepos(t)
-	t.Run("corpora", func(t *testing.T) {
-		for _, c := range corpora(t) {
-			repos["corpus/"+filepath.Base(c)] = c
-		}
-	})
+	repos := allRepos(t)
 	checked := 0
 	for name, dir := range repos {
 		t.Run(name, func(t *testing.T) {

@@ -25,14 +25,7 @@ func (r *scratchRepo) preCommit(hook string) (string, int) {
 	cmd.Env = append(gitEnv(), "PRE_COMMIT_HOME="+preCommitHome(r.t),
 		// Reuse the module cache: the hook build then needs no download.
 		"GOMODCACHE="+strings.TrimSpace(string(gomodcache)))
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		r.t.Fatal(err)
-	}
-	return string(out), code
+	return combinedOutput(r.t, cmd)
 }
 
 // preCommitHome is one hook cache per test, removed with it.

@@ -124,12 +124,19 @@ func (r *scratchRepo) kustomatrix(args ...string) (string, int) {
 	r.t.Helper()
 	cmd := exec.Command(kustomatrixBin(r.t), args...)
 	cmd.Dir = r.Dir
+	return combinedOutput(r.t, cmd)
+}
+
+// combinedOutput runs a command and returns its output and exit code; only
+// a command that cannot start at all fails the test.
+func combinedOutput(t *testing.T, cmd *exec.Cmd) (string, int) {
+	t.Helper()
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return string(out), code
 }
