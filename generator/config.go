@@ -50,6 +50,20 @@ type Config struct {
 	Tool Tool `yaml:"tool"`
 	// Plan holds options of the generated plan job.
 	Plan Plan `yaml:"plan"`
+	// Sync, with a token secret, adds a generated workflow that regenerates
+	// the pipeline on every push to the deploy branch and opens or updates
+	// one pull request with the result.
+	Sync Sync `yaml:"sync"`
+}
+
+// Sync configures the generated regeneration workflow.
+type Sync struct {
+	// TokenSecret names the secret holding a GitHub App or fine-grained
+	// token with contents, pull requests and workflows write: GITHUB_TOKEN
+	// can never change workflow files. Setting it turns the workflow on.
+	TokenSecret string `yaml:"tokenSecret"`
+	// Branch receives the regenerated files (default kustomatrix/regenerate).
+	Branch string `yaml:"branch"`
 }
 
 // Plan holds options of the generated plan job.
@@ -225,6 +239,9 @@ func (c *Config) Defaults() {
 	if c.Kustomize.LoadRestrictor == "" {
 		c.Kustomize.LoadRestrictor = LoadRestrictorRootOnly
 	}
+	if c.Sync.TokenSecret != "" && c.Sync.Branch == "" {
+		c.Sync.Branch = "kustomatrix/regenerate"
+	}
 	if c.Tool.Uses == "" {
 		c.Tool.Uses = DefaultToolUses
 		c.Tool.Version = DefaultToolVersion
@@ -307,6 +324,12 @@ func (c *Config) validate(name string, root *yaml.Node) []Diagnostic {
 	}
 	if c.Tool.Uses != "" && c.Tool.Version == "" {
 		bad("tool.uses", "tool.uses needs tool.version, the release the SHA belongs to (written as the pin comment)")
+	}
+	if c.Sync.TokenSecret != "" && !secretName.MatchString(c.Sync.TokenSecret) {
+		bad("sync.tokenSecret", "sync.tokenSecret %q is not a valid secret name", c.Sync.TokenSecret)
+	}
+	if c.Sync.Branch != "" && (!plainValue.MatchString(c.Sync.Branch) || c.Sync.TokenSecret == "") {
+		bad("sync.branch", "sync.branch %q must be a plain branch name, with sync.tokenSecret set", c.Sync.Branch)
 	}
 	c.validateOverrides(bad)
 	c.validateEnvironments(bad)

@@ -50,9 +50,14 @@ func (c *Config) actionPath(mode string) string {
 // PathsFile is where the per-target path filters are written.
 func (c *Config) PathsFile() string { return ".github/" + c.Name + "-paths.yml" }
 
+func (c *Config) syncPath() string { return ".github/workflows/" + c.Name + "-sync.yml" }
+
 // GeneratedPaths lists every file Render produces for this configuration.
 func (c *Config) GeneratedPaths() []string {
 	ps := []string{c.workflowPath(), c.deployPath(), c.actionPath("diff"), c.actionPath("apply"), c.PathsFile()}
+	if c.Sync.TokenSecret != "" {
+		ps = append(ps, c.syncPath())
+	}
 	sort.Strings(ps)
 	return ps
 }
@@ -97,6 +102,9 @@ func Render(r *Repo) ([]File, error) {
 		{c.actionPath("diff"), "action-diff.yml.tmpl"},
 		{c.actionPath("apply"), "action-apply.yml.tmpl"},
 		{c.PathsFile(), "paths.yml.tmpl"},
+	}
+	if c.Sync.TokenSecret != "" {
+		outputs = append(outputs, struct{ path, tmpl string }{c.syncPath(), "sync.yml.tmpl"})
 	}
 	files := make([]File, 0, len(outputs))
 	for _, o := range outputs {
@@ -145,6 +153,7 @@ func exprQuote(s string) string {
 
 type renderData struct {
 	ConfigFile   string
+	Sync         Sync
 	Header       string
 	Name         string
 	DeployBranch string
@@ -179,7 +188,7 @@ type environmentData struct {
 
 func newRenderData(r *Repo) (*renderData, error) {
 	c := r.Config
-	d := &renderData{ConfigFile: ConfigFile, Header: Header + "\n" + headerHelp, Name: c.Name, DeployBranch: c.DeployBranch,
+	d := &renderData{ConfigFile: ConfigFile, Sync: c.Sync, Header: Header + "\n" + headerHelp, Name: c.Name, DeployBranch: c.DeployBranch,
 		RunsOn: runsOn(c.RunsOn), Global: c.GlobalPaths(), Targets: r.Targets}
 	d.Pins.Checkout, d.Pins.AWS = pinCheckout, pinAWS
 	d.Pins.Tool = c.Tool.Uses + " # " + c.Tool.Version

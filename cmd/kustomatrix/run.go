@@ -105,6 +105,9 @@ Exit codes: 0 ok, 1 drift found (check), 2 bad usage or configuration, 3 failure
 		newDiffCommand(s),
 		newApplyCommand(s),
 		newPruneCommand(s),
+		newSyncCommand(s),
+		newCommentCommand(s),
+		newDeploymentCommand(s),
 	)
 	return root
 }

@@ -95,6 +95,15 @@ func (r Repo) ChangedFiles(base, head string) ([]string, error) {
 	return files, nil
 }
 
+// TopLevel returns the root of the work tree.
+func (r Repo) TopLevel() (string, error) {
+	out, err := r.git("rev-parse", "--show-toplevel")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // MergeBase returns the merge base of base and head.
 func (r Repo) MergeBase(base, head string) (string, error) {
 	out, err := r.git("merge-base", base, head)
