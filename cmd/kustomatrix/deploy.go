@@ -163,7 +163,7 @@ func serverDiff(k kube.Kubectl, objs []render.Object) ([]summary.Row, error) {
 		row := summary.Row{ID: o.ID(), Status: statusUnchanged}
 		switch chunk, ok := lookupChunk(chunks, o); {
 		case pending[i]:
-			row.Status, row.Diff = statusWillBeCreated, diff.Diff("/dev/null", nil, o.ID(), o.YAML)
+			row.Status, row.Diff = statusWillBeCreated, diff.Diff("/dev/null", nil, o.ID(), render.MaskSecret(o, nil, true).YAML)
 		case ok && strings.Contains(string(chunk), "@@ -0,0 "):
 			row.Status, row.Diff = statusCreated, chunk
 		case ok:

@@ -166,6 +166,19 @@ func Compare(base, head []Object, diff func(oldName string, old []byte, newName 
 	for _, id := range ids {
 		bo, inBase := b[id]
 		ho, inHead := h[id]
+		if !inBase || !inHead || !bytes.Equal(bo.YAML, ho.YAML) {
+			// Secrets are compared in full but shown masked.
+			bo, ho = MaskSecret(bo, &ho, false), MaskSecret(ho, &bo, true)
+			if !inBase {
+				ho = MaskSecret(h[id], nil, true)
+			}
+			if !inHead {
+				bo = MaskSecret(b[id], nil, false)
+			}
+			if inBase && inHead && bytes.Equal(bo.YAML, ho.YAML) {
+				bo.YAML = append(bo.YAML, "# (masked values differ)\n"...)
+			}
+		}
 		switch {
 		case !inBase:
 			out = append(out, Change{ID: id, Kind: "created", Diff: diff("/dev/null", nil, id, ho.YAML)})

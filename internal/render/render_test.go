@@ -46,3 +46,28 @@ func TestObjectID(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareMasksSecrets(t *testing.T) {
+	secret := func(token, user string) Object {
+		return Object{APIVersion: "v1", Kind: "Secret", Namespace: "a", Name: "creds",
+			YAML: []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: a\ndata:\n  token: " + token + "\n  user: " + user + "\n")}
+	}
+	changes := Compare([]Object{secret("c2VjcmV0MQ==", "YWRtaW4=")}, []Object{secret("c2VjcmV0Mg==", "YWRtaW4=")}, diff.Diff)
+	if len(changes) != 1 || changes[0].Kind != "changed" {
+		t.Fatalf("changes %+v; a changed Secret value must still count as a change", changes)
+	}
+	d := string(changes[0].Diff)
+	if strings.Contains(d, "c2VjcmV0") || strings.Contains(d, "YWRtaW4=") {
+		t.Fatalf("a Secret value leaks into the diff:\n%s", d)
+	}
+	if !strings.Contains(d, "-  token: '*** (masked, before)'") && !strings.Contains(d, "-  token: \"*** (masked, before)\"") && !strings.Contains(d, "*** (masked, before)") {
+		t.Fatalf("the diff does not show which value changed:\n%s", d)
+	}
+	if strings.Contains(d, "-  user:") {
+		t.Fatalf("an unchanged value shows as changed:\n%s", d)
+	}
+	created := Compare(nil, []Object{secret("c2VjcmV0MQ==", "YWRtaW4=")}, diff.Diff)
+	if strings.Contains(string(created[0].Diff), "c2VjcmV0") {
+		t.Fatalf("a new Secret's value leaks:\n%s", created[0].Diff)
+	}
+}
