@@ -50,10 +50,20 @@ type Config struct {
 	Tool Tool `yaml:"tool"`
 	// Plan holds options of the generated plan job.
 	Plan Plan `yaml:"plan"`
+	// Layout chooses between one job per service and the matrix layout.
+	Layout Layout `yaml:"layout"`
 	// Sync, with a token secret, adds a generated workflow that regenerates
 	// the pipeline on every push to the deploy branch and opens or updates
 	// one pull request with the result.
 	Sync Sync `yaml:"sync"`
+}
+
+// Layout chooses how the caller workflow runs services.
+type Layout struct {
+	// MaxServiceJobs is the most services that get a job each (default
+	// 250); beyond it, jobs per environment run matrices of at most 256
+	// targets each, so the workflow stays small at any number of services.
+	MaxServiceJobs int `yaml:"maxServiceJobs"`
 }
 
 // Sync configures the generated regeneration workflow.
@@ -239,6 +249,9 @@ func (c *Config) Defaults() {
 	if c.Kustomize.LoadRestrictor == "" {
 		c.Kustomize.LoadRestrictor = LoadRestrictorRootOnly
 	}
+	if c.Layout.MaxServiceJobs == 0 {
+		c.Layout.MaxServiceJobs = DefaultMaxServiceJobs
+	}
 	if c.Sync.TokenSecret != "" && c.Sync.Branch == "" {
 		c.Sync.Branch = "kustomatrix/regenerate"
 	}
@@ -330,6 +343,9 @@ func (c *Config) validate(name string, root *yaml.Node) []Diagnostic {
 	}
 	if c.Sync.Branch != "" && (!plainValue.MatchString(c.Sync.Branch) || c.Sync.TokenSecret == "") {
 		bad("sync.branch", "sync.branch %q must be a plain branch name, with sync.tokenSecret set", c.Sync.Branch)
+	}
+	if c.Layout.MaxServiceJobs < 0 {
+		bad("layout.maxServiceJobs", "layout.maxServiceJobs must be positive, got %d", c.Layout.MaxServiceJobs)
 	}
 	c.validateOverrides(bad)
 	c.validateEnvironments(bad)

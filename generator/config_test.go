@@ -81,7 +81,8 @@ tool:
 					"staging": {Credentials: Credentials{KubeconfigSecret: "STAGING_KUBECONFIG"}},
 					"qa":      {Credentials: Credentials{Steps: []map[string]any{{"run": "./get-kubeconfig.sh"}}}},
 				},
-				Tool: Tool{Uses: "kustomatrix/kustomatrix@" + testSHA, Version: "v9.9.9"},
+				Tool:   Tool{Uses: "kustomatrix/kustomatrix@" + testSHA, Version: "v9.9.9"},
+				Layout: Layout{MaxServiceJobs: DefaultMaxServiceJobs},
 			},
 		},
 		"an alias shares one environment's settings": {
@@ -117,7 +118,7 @@ environments:
 tool: {pin: v1}
 `,
 			errs: []string{
-				`.kustomatrix.yaml:1:1: unknown key "nmae" in the top level; expected one of: deployBranch, discovery, environments, globalDependencies, kustomize, name, plan, prune, runsOn, sync, tool [config]`,
+				`.kustomatrix.yaml:1:1: unknown key "nmae" in the top level; expected one of: deployBranch, discovery, environments, globalDependencies, kustomize, layout, name, plan, prune, runsOn, sync, tool [config]`,
 				`.kustomatrix.yaml:3:3: unknown key "inclde" in "discovery"; expected one of: exclude, include, overrides [config]`,
 				`.kustomatrix.yaml:6:7: unknown key "servce" in "discovery.overrides.0"; expected one of: environment, path, service [config]`,
 				`.kustomatrix.yaml:7:13: unknown key "restrictor" in "kustomize"; expected one of: loadRestrictor [config]`,

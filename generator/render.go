@@ -50,7 +50,8 @@ func (c *Config) actionPath(mode string) string {
 // PathsFile is where the per-target path filters are written.
 func (c *Config) PathsFile() string { return ".github/" + c.Name + "-paths.yml" }
 
-func (c *Config) syncPath() string { return ".github/workflows/" + c.Name + "-sync.yml" }
+func (c *Config) syncPath() string  { return ".github/workflows/" + c.Name + "-sync.yml" }
+func (c *Config) chunkPath() string { return ".github/workflows/" + c.Name + "-deploy-chunk.yml" }
 
 // GeneratedPaths lists every file Render produces for this configuration.
 func (c *Config) GeneratedPaths() []string {
@@ -68,7 +69,7 @@ func (c *Config) GeneratedPaths() []string {
 // not among them: it is derived from the manifests, and the manifest change
 // behind any change to it already maps to exactly the targets concerned.
 func (c *Config) GlobalPaths() []string {
-	g := []string{ConfigFile}
+	g := []string{ConfigFile, c.chunkPath()}
 	for _, p := range c.GeneratedPaths() {
 		if p != c.PathsFile() {
 			g = append(g, p)
@@ -105,6 +106,9 @@ func Render(r *Repo) ([]File, error) {
 	}
 	if c.Sync.TokenSecret != "" {
 		outputs = append(outputs, struct{ path, tmpl string }{c.syncPath(), "sync.yml.tmpl"})
+	}
+	if data.Matrix {
+		outputs = append(outputs, struct{ path, tmpl string }{c.chunkPath(), "deploy-chunk.yml.tmpl"})
 	}
 	files := make([]File, 0, len(outputs))
 	for _, o := range outputs {
@@ -160,17 +164,29 @@ type renderData struct {
 	RunsOn       string
 	Pins         struct{ Checkout, AWS, Tool string }
 	Services     []serviceData
-	Environments []environmentData
 	Secrets      []string
 	OIDC         bool
+	Matrix       bool
+	Chunks       []Chunk
+	TargetSteps  stepsData // the steps of a per-target matrix leg
+	ChunkSteps   stepsData // the steps of a chunk leg (matrix layout)
+	Global       []string
+	Targets      []*Target
+}
+
+// stepsData is what the shared deploy steps need: where the job finds its
+// target's environment and path, and the credentials steps written for it.
+type stepsData struct {
+	Name              string
+	Pins              struct{ Checkout, AWS, Tool string }
+	EnvExpr, PathExpr string
+	Resolve           bool // find the target's path from matrix.index first
+	Environments      []environmentData
 	// One credentials step serves every environment with a kubeconfig
 	// secret, choosing the secret by expression.
-	KubeconfigEnvs       []string
 	KubeconfigIf         string
 	KubeconfigSecretExpr string
 	KubeconfigNameExpr   string
-	Global               []string
-	Targets              []*Target
 }
 
 type serviceData struct {
@@ -189,7 +205,7 @@ type environmentData struct {
 func newRenderData(r *Repo) (*renderData, error) {
 	c := r.Config
 	d := &renderData{ConfigFile: ConfigFile, Sync: c.Sync, Header: Header + "\n" + headerHelp, Name: c.Name, DeployBranch: c.DeployBranch,
-		RunsOn: runsOn(c.RunsOn), Global: c.GlobalPaths(), Targets: r.Targets}
+		RunsOn: runsOn(c.RunsOn), Global: c.GlobalPaths(), Targets: r.Targets, Matrix: r.MatrixLayout()}
 	d.Pins.Checkout, d.Pins.AWS = pinCheckout, pinAWS
 	d.Pins.Tool = c.Tool.Uses + " # " + c.Tool.Version
 	envSecret := map[string]string{}
@@ -199,23 +215,26 @@ func newRenderData(r *Repo) (*renderData, error) {
 	}
 	for _, name := range sortedKeys(envs) {
 		e := c.EnvironmentSettings(name)
-		ed := environmentData{Name: name, KubeconfigSecret: e.Credentials.KubeconfigSecret, AWS: e.Credentials.AWSEKS}
-		if len(e.Credentials.Steps) > 0 {
-			y, err := customSteps(name, e.Credentials.Steps)
-			if err != nil {
-				return nil, err
-			}
-			ed.StepsYAML = y
+		if e.Credentials.KubeconfigSecret != "" {
+			envSecret[name] = e.Credentials.KubeconfigSecret
 		}
-		if ed.KubeconfigSecret != "" {
-			envSecret[name] = ed.KubeconfigSecret
+		d.OIDC = d.OIDC || e.Credentials.AWSEKS != nil
+	}
+	var err error
+	if d.TargetSteps, err = newStepsData(d, c, sortedKeys(envs), envSecret, "matrix.target.environment", "matrix.target.path", false); err != nil {
+		return nil, err
+	}
+	if d.ChunkSteps, err = newStepsData(d, c, sortedKeys(envs), envSecret, "inputs.environment", "steps.target.outputs.path", true); err != nil {
+		return nil, err
+	}
+	if d.Matrix {
+		if d.Chunks, err = r.Chunks(); err != nil {
+			return nil, err
 		}
-		d.OIDC = d.OIDC || ed.AWS != nil
-		d.Environments = append(d.Environments, ed)
 	}
 	all := map[string]bool{}
 	for _, s := range r.Services {
-		if len(s.Targets) > MaxMatrixJobs {
+		if !d.Matrix && len(s.Targets) > MaxMatrixJobs {
 			return nil, &ConfigError{Problems: []Diagnostic{{Path: s.Targets[0].Path, Kind: "limit",
 				Message: fmt.Sprintf("service %q has %d targets; a GitHub matrix runs at most %d", s.Name, len(s.Targets), MaxMatrixJobs)}}}
 		}
@@ -230,24 +249,45 @@ func newRenderData(r *Repo) (*renderData, error) {
 		d.Services = append(d.Services, serviceData{Name: s.Name, JobID: s.JobID, Secrets: sortedKeys(secrets), OIDC: d.OIDC})
 	}
 	d.Secrets = sortedKeys(all)
-	d.kubeconfigSelection(envSecret)
 	return d, nil
 }
 
-// kubeconfigSelection builds the expressions of the kubeconfig step:
-// env == 'a' && secrets.A || env == 'b' && secrets.B || ”.
-func (d *renderData) kubeconfigSelection(envSecret map[string]string) {
+// newStepsData writes the credentials steps for jobs that find their
+// environment in envExpr.
+func newStepsData(d *renderData, c *Config, envs []string, envSecret map[string]string, envExpr, pathExpr string, resolve bool) (stepsData, error) {
+	sd := stepsData{Name: d.Name, Pins: d.Pins, EnvExpr: envExpr, PathExpr: pathExpr, Resolve: resolve}
+	for _, name := range envs {
+		e := c.EnvironmentSettings(name)
+		ed := environmentData{Name: name, KubeconfigSecret: e.Credentials.KubeconfigSecret, AWS: e.Credentials.AWSEKS}
+		if len(e.Credentials.Steps) > 0 {
+			y, err := customSteps(name, e.Credentials.Steps, envExpr)
+			if err != nil {
+				return sd, err
+			}
+			ed.StepsYAML = y
+		}
+		sd.Environments = append(sd.Environments, ed)
+	}
+	sd.KubeconfigIf, sd.KubeconfigSecretExpr, sd.KubeconfigNameExpr = kubeconfigSelection(envSecret, envExpr)
+	return sd, nil
+}
+
+// kubeconfigSelection builds the expressions of the kubeconfig step, which
+// picks the secret of the job's environment:
+//
+//	env == 'a' && secrets.A || env == 'b' && secrets.B || ''
+func kubeconfigSelection(envSecret map[string]string, envExpr string) (ifExpr, secretExpr, nameExpr string) {
 	var conds, secrets, names []string
 	for _, env := range sortedKeys(envSecret) {
-		cond := "matrix.target.environment == " + exprQuote(env)
-		d.KubeconfigEnvs = append(d.KubeconfigEnvs, env)
+		cond := envExpr + " == " + exprQuote(env)
 		conds = append(conds, cond)
 		secrets = append(secrets, cond+" && secrets."+envSecret[env])
 		names = append(names, cond+" && "+exprQuote(envSecret[env]))
 	}
-	d.KubeconfigIf = strings.Join(conds, " || ")
-	d.KubeconfigSecretExpr = strings.Join(append(secrets, "''"), " || ")
-	d.KubeconfigNameExpr = strings.Join(append(names, "''"), " || ")
+	if len(conds) == 0 {
+		return "", "", ""
+	}
+	return strings.Join(conds, " || "), strings.Join(append(secrets, "''"), " || "), strings.Join(append(names, "''"), " || ")
 }
 
 // runsOn writes runs-on as a flow scalar or a flow sequence.
@@ -264,8 +304,8 @@ func runsOn(l StringList) string {
 
 // customSteps renders an environment's custom credential steps, each made
 // to run only for that environment (and under its own if:, when it has one).
-func customSteps(env string, steps []map[string]any) (string, error) {
-	cond := "matrix.target.environment == " + exprQuote(env)
+func customSteps(env string, steps []map[string]any, envExpr string) (string, error) {
+	cond := envExpr + " == " + exprQuote(env)
 	out := make([]map[string]any, len(steps))
 	for i, s := range steps {
 		m := make(map[string]any, len(s)+1)

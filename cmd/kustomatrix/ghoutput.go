@@ -9,12 +9,52 @@ import (
 	"github.com/kustomatrix/kustomatrix/generator"
 )
 
+// maxOutputBytes keeps the plan's outputs under GitHub's 1 MB per job,
+// with room for the small ones.
+const maxOutputBytes = 900_000
+
 // matrixTarget is one entry of a service's matrix in the generated
 // reusable workflow.
 type matrixTarget struct {
 	Environment       string `json:"environment"`
 	Path              string `json:"path"`
 	GitHubEnvironment string `json:"githubEnvironment"`
+}
+
+// matrixByJob groups the affected targets by the job that runs them: per
+// service, as matrix targets; in the matrix layout, per chunk, as indices
+// into the paths file (a chunk job resolves each with kustomatrix target),
+// which keeps plan's outputs far below GitHub's 1 MB at any size.
+func matrixByJob(repo *generator.Repo, res *generator.AffectedResult) (map[string]any, error) {
+	byJob := map[string]any{}
+	if repo.MatrixLayout() {
+		chunks, err := repo.Chunks()
+		if err != nil {
+			return nil, err
+		}
+		chunkOf := generator.ChunkOf(chunks)
+		index := map[string]int{}
+		for i, t := range repo.Targets {
+			index[t.Path] = i
+		}
+		for _, t := range res.Targets {
+			i := index[t.Path]
+			list, _ := byJob[chunkOf[i]].([]int)
+			byJob[chunkOf[i]] = append(list, i)
+		}
+		return byJob, nil
+	}
+	jobOf := map[string]string{}
+	for _, s := range repo.Services {
+		jobOf[s.Name] = s.JobID
+	}
+	for _, t := range res.Targets {
+		env := repo.Config.EnvironmentSettings(t.Environment)
+		job := jobOf[t.Service]
+		list, _ := byJob[job].([]matrixTarget)
+		byJob[job] = append(list, matrixTarget{Environment: t.Environment, Path: t.Path, GitHubEnvironment: env.GitHubEnvironment})
+	}
+	return byJob, nil
 }
 
 // writeGitHubOutput appends the step outputs the generated plan job reads:
@@ -27,19 +67,16 @@ func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult, base
 	if path == "" {
 		return usageError("--github-output: GITHUB_OUTPUT is not set (it is, inside a GitHub Actions step)")
 	}
-	jobOf := map[string]string{}
-	for _, s := range repo.Services {
-		jobOf[s.Name] = s.JobID
-	}
-	byJob := map[string][]matrixTarget{}
-	for _, t := range res.Targets {
-		env := repo.Config.EnvironmentSettings(t.Environment)
-		job := jobOf[t.Service]
-		byJob[job] = append(byJob[job], matrixTarget{Environment: t.Environment, Path: t.Path, GitHubEnvironment: env.GitHubEnvironment})
+	byJob, err := matrixByJob(repo, res)
+	if err != nil {
+		return err
 	}
 	targets, err := json.Marshal(byJob) // encoding/json sorts map keys: stable output
 	if err != nil {
 		return err
+	}
+	if len(targets) > maxOutputBytes {
+		return &exitError{code: exitFailure, err: fmt.Errorf("the plan's targets output is %d bytes; GitHub caps a job's outputs at 1 MB: lower layout.maxServiceJobs in %s so the matrix layout (indices, not paths) is used", len(targets), generator.ConfigFile)}
 	}
 	jobs := make([]string, 0, len(byJob))
 	for j := range byJob {

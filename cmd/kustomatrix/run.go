@@ -106,6 +106,7 @@ Exit codes: 0 ok, 1 drift found (check), 2 bad usage or configuration, 3 failure
 		newApplyCommand(s),
 		newPruneCommand(s),
 		newSyncCommand(s),
+		newTargetCommand(s),
 		newCommentCommand(s),
 		newDeploymentCommand(s),
 	)

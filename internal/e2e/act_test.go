@@ -46,6 +46,7 @@ type jobResult struct {
 	Job         string // act's name: caller job / called workflow / job name
 	JobID       string
 	Environment string // matrix.target.environment, for deploy legs
+	Index       int    // matrix.index, for chunk legs (matrix layout); -1 otherwise
 	Result      string // success, failure
 }
 
@@ -68,6 +69,18 @@ func (r *actRun) deployLegs() []string {
 		out = append(out, svc+"/"+j.Environment+"="+j.Result)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// chunkLegs lists the chunk legs (matrix layout) that finished, as
+// "index=result", by target index.
+func (r *actRun) chunkLegs() map[int]string {
+	out := map[int]string{}
+	for _, j := range r.Results {
+		if j.Index >= 0 {
+			out[j.Index] = j.Result
+		}
+	}
 	return out
 }
 
@@ -204,12 +217,15 @@ func (r *actRun) parse() {
 		if res == "" {
 			continue
 		}
-		j := jobResult{Result: res}
+		j := jobResult{Result: res, Index: -1}
 		j.Job, _ = l["job"].(string)
 		j.JobID, _ = l["jobID"].(string)
 		if m, ok := l["matrix"].(map[string]any); ok {
 			if tg, ok := m["target"].(map[string]any); ok {
 				j.Environment, _ = tg["environment"].(string)
+			}
+			if i, ok := m["index"].(float64); ok {
+				j.Index = int(i)
 			}
 		}
 		r.Results = append(r.Results, j)

@@ -363,3 +363,66 @@ func edit(t *testing.T, r *scratchRepo, rel, what string, f func(string) string)
 	}
 	r.write(rel, after)
 }
+
+// TestPipelineMatrixLayout runs the matrix layout (more services than
+// layout.maxServiceJobs: chunk jobs per environment, targets by index)
+// through a first push and a pull request.
+func TestPipelineMatrixLayout(t *testing.T) {
+	skipShort(t)
+	c := kubetest.Start(t)
+	repo := newScratchRepo(t, filepath.Join(projectRoot(t), "testdata", "example"))
+	cfgText := e2eConfig + "layout:\n  maxServiceJobs: 1\n"
+	repo.write(".kustomatrix.yaml", cfgText)
+	if out, code := repo.kustomatrix("generate"); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(repo.read(".github/workflows/kustomatrix.yml"), "kustomatrix-deploy-chunk.yml") {
+		t.Fatal("the workflow does not use the matrix layout")
+	}
+	kc := kubeconfigJSON(t, c.Kubeconfig)
+	cfg, err := generator.LoadConfig(generator.ConfigFile, []byte(cfgText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline{t: t, repo: repo, cluster: c, act: newActEnv(t, cfg, filepath.Dir(c.KubectlPath),
+		map[string]string{"KUBECONFIG_DEV": kc, "KUBECONFIG_STAGING": kc, "KUBECONFIG_PROD": kc})}
+	first := repo.commitAll("manifests and pipeline")
+
+	run := p.push(t, "0000000000000000000000000000000000000000")
+	if run.Code != 0 {
+		t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+	}
+	legs := run.chunkLegs()
+	if len(legs) != 12 {
+		t.Fatalf("%d chunk legs ran, want all 12 targets: %v\n%s", len(legs), legs, tail(run.Raw, 40))
+	}
+	for i, r := range legs {
+		if r != "success" {
+			t.Errorf("target %d: %s", i, r)
+		}
+	}
+	for _, svc := range []string{"cart", "catalog", "checkout", "frontend"} {
+		if got := p.kubectl("get", "deployments", "-n", "shop-"+svc+"-prod", "-o", "name"); !strings.Contains(got, "deployment.apps/") {
+			t.Errorf("%s prod not applied: %q", svc, got)
+		}
+	}
+
+	p.onBranch(t, func() {
+		edit(t, repo, "apps/catalog/overlays/staging/kustomization.yaml", "replicas", func(s string) string {
+			return s + "\nreplicas:\n  - name: catalog-api\n    count: 2\n"
+		})
+	})
+	run = p.pullRequest(t, first)
+	if run.Code != 0 {
+		t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+	}
+	legs = run.chunkLegs()
+	// Targets are in paths-file order: cart (dev, prod, staging), then
+	// catalog (dev, prod, staging): catalog staging is index 5.
+	if len(legs) != 1 || legs[5] != "success" {
+		t.Fatalf("chunk legs %v; want only index 5 (catalog staging)", legs)
+	}
+	if out := run.output("staging (1 of 1)/"); !strings.Contains(out, "deployment.apps/catalog-api -n shop-catalog-staging: changed") {
+		t.Fatalf("the chunk leg does not diff catalog staging:\n%s", out)
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func newTargetCommand(s *streams) *cobra.Command {
+	var o repoOptions
+	var index int
+	var githubOutput bool
+	cmd := &cobra.Command{
+		Use:   "target --index N",
+		Short: "Print the path of the target at an index (the matrix layout's chunk jobs use it)",
+		Long: `Targets are numbered in the order of the generated paths file, the order
+affected uses for the matrix layout's chunk jobs. With --github-output, also
+writes path= and environment= to $GITHUB_OUTPUT.`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
+				return usageError("--github-output: GITHUB_OUTPUT is not set")
+			}
+			repo, _, err := o.load(s)
+			if err != nil {
+				return err
+			}
+			if index < 0 || index >= len(repo.Targets) {
+				return usageError("--index %d is out of range: there are %d targets", index, len(repo.Targets))
+			}
+			t := repo.Targets[index]
+			fmt.Fprintln(s.out, t.Path)
+			if !githubOutput {
+				return nil
+			}
+			f, err := os.OpenFile(os.Getenv("GITHUB_OUTPUT"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+			if err != nil {
+				return &exitError{code: exitFailure, err: err}
+			}
+			defer f.Close()
+			// A path is one line (discovery never yields newlines in names).
+			if _, err := fmt.Fprintf(f, "path=%s\nenvironment=%s\n", t.Path, t.Environment); err != nil {
+				return &exitError{code: exitFailure, err: err}
+			}
+			return nil
+		},
+	}
+	o.register(cmd, false)
+	cmd.Flags().IntVar(&index, "index", -1, "the target's position in the paths file")
+	cmd.Flags().BoolVar(&githubOutput, "github-output", false, "also write path= and environment= to $GITHUB_OUTPUT")
+	return cmd
+}
