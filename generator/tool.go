@@ -3,10 +3,10 @@ package generator
 // DefaultToolUses pins the root composite action of kustomatrix that the
 // generated workflows call to run the tool, by commit SHA like every other
 // action: a commit of this repository whose action.yml and CLI provide what
-// the generated workflows use (affected --github-output, build --output).
+// the generated workflows use (affected, diff, apply, prune, target, sync).
 // The release process moves it forward; a repository can pin its own with
 // tool.uses and tool.version in the configuration.
 const (
-	DefaultToolUses    = "kustomatrix/kustomatrix@400de4028091e472a2d2d4f2b0cf98abe8849521"
-	DefaultToolVersion = "v0.2.0"
+	DefaultToolUses    = "kustomatrix/kustomatrix@192c0a7ae4e2d82c81e55724747ac4d5cf4f88b8"
+	DefaultToolVersion = "v0.3.0"
 )
