@@ -408,8 +408,8 @@ func TestPipelineMatrixLayout(t *testing.T) {
 	}
 
 	p.onBranch(t, func() {
-		edit(t, repo, "apps/catalog/overlays/staging/kustomization.yaml", "replicas", func(s string) string {
-			return s + "\nreplicas:\n  - name: catalog-api\n    count: 2\n"
+		edit(t, repo, "apps/catalog/overlays/staging/kustomization.yaml", "annotation", func(s string) string {
+			return s + "\ncommonAnnotations:\n  e2e.kustomatrix.dev/changed: \"yes\"\n"
 		})
 	})
 	run = p.pullRequest(t, first)
