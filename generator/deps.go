@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -24,9 +25,10 @@ type analyzer struct {
 	rootOnly  bool
 	kusts     map[string]*kustomization
 	mu        sync.Mutex
-	memo      map[string]inputSet
+	memo      map[*kustomization]inputSet
 	diags     map[Diagnostic]bool
 	statCache map[string]pathKind
+	seen      listings // what the walk saw, answering most stats
 }
 
 type pathKind int
@@ -37,9 +39,11 @@ const (
 	pathDir
 )
 
-func newAnalyzer(fsys filesys.FileSystem, dir, restrictor string, kusts map[string]*kustomization) *analyzer {
+// newAnalyzer takes the directory listings a walk of the repository read
+// (nil: none) to answer stats; it asks fsys about other paths.
+func newAnalyzer(fsys filesys.FileSystem, dir, restrictor string, kusts map[string]*kustomization, seen listings) *analyzer {
 	return &analyzer{fsys: fsys, dir: dir, rootOnly: restrictor != LoadRestrictorNone, kusts: kusts,
-		memo: map[string]inputSet{}, diags: map[Diagnostic]bool{}, statCache: map[string]pathKind{}}
+		memo: map[*kustomization]inputSet{}, diags: map[Diagnostic]bool{}, statCache: map[string]pathKind{}, seen: seen}
 }
 
 // roots returns the kustomization directories that no other kustomization
@@ -48,37 +52,38 @@ func newAnalyzer(fsys filesys.FileSystem, dir, restrictor string, kusts map[stri
 // of hidden ones that visible ones use (a base kept in .shared/, say); a
 // stray kustomization under .github references nothing.
 func (a *analyzer) roots() []string {
-	referenced := map[string]bool{}
-	var queue []string
-	for d := range a.kusts {
+	a.link()
+	referenced := map[*kustomization]bool{}
+	var queue []*kustomization
+	for d, k := range a.kusts {
 		if !isHidden(d) {
-			queue = append(queue, d)
+			queue = append(queue, k)
 		}
 	}
-	visited := map[string]bool{}
+	visited := map[*kustomization]bool{}
 	for len(queue) > 0 {
-		d := queue[0]
+		k := queue[0]
 		queue = queue[1:]
-		if visited[d] {
+		if visited[k] {
 			continue
 		}
-		visited[d] = true
-		k := a.kusts[d]
-		for _, r := range k.Refs {
+		visited[k] = true
+		for i := range k.Refs {
+			r := &k.Refs[i]
 			if r.Kind != refKustomization {
 				continue
 			}
-			if p, ok := resolve(k.Dir, r.Value); ok && a.kusts[p] != nil && p != k.Dir {
-				referenced[p] = true
-				if isHidden(p) {
-					queue = append(queue, p)
+			if sub, _ := a.lookup(k, r); sub != nil && sub != k {
+				referenced[sub] = true
+				if isHidden(sub.Dir) {
+					queue = append(queue, sub)
 				}
 			}
 		}
 	}
 	var roots []string
 	for d, k := range a.kusts {
-		if !referenced[d] && !k.Component && !isHidden(d) {
+		if !referenced[k] && !k.Component && !isHidden(d) {
 			roots = append(roots, d)
 		}
 	}
@@ -86,9 +91,69 @@ func (a *analyzer) roots() []string {
 	return roots
 }
 
+// link looks up, on every core, the kustomization each reference names and
+// what is at its path, once: the root search and the closures would
+// otherwise hash the same paths again and again, one after the other.
+func (a *analyzer) link() {
+	all := make([]*kustomization, 0, len(a.kusts))
+	for _, k := range a.kusts {
+		all = append(all, k)
+	}
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(all); i += workers {
+				k := all[i]
+				for j := range k.Refs {
+					r := &k.Refs[j]
+					if !r.resolved || !r.inRepo {
+						continue
+					}
+					r.kust = a.kusts[r.path]
+					// A guessed reference (k.Err) is only ever stat'ed when it
+					// names a kustomization; most are words, not paths.
+					if k.Err == nil || r.kust != nil {
+						r.kind = a.stat(r.path)
+					}
+					r.linked = true
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// lookup returns the kustomization a reference of k names (nil if none) and
+// what is at its path, as link found them. The kind is worked out on
+// demand when link did not, so is not to be used for a guessed reference
+// that names no kustomization.
+func (a *analyzer) lookup(k *kustomization, r *reference) (*kustomization, pathKind) {
+	if r.linked {
+		return r.kust, r.kind
+	}
+	p, ok := r.target(k.Dir)
+	if !ok {
+		return nil, pathMissing
+	}
+	sub := a.kusts[p]
+	if k.Err != nil && sub == nil {
+		return nil, pathMissing
+	}
+	return sub, a.stat(p)
+}
+
 // isHidden reports whether a repository path is in a hidden directory.
 func isHidden(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
+	for p != "" {
+		seg := p
+		if i := strings.IndexByte(p, '/'); i >= 0 {
+			seg, p = p[:i], p[i+1:]
+		} else {
+			p = ""
+		}
 		if strings.HasPrefix(seg, ".") && seg != "." && seg != ".." {
 			return true
 		}
@@ -111,6 +176,9 @@ func resolve(dir, ref string) (string, bool) {
 }
 
 func (a *analyzer) stat(p string) pathKind {
+	if k, ok := a.seen.kind(p); ok {
+		return k
+	}
 	a.mu.Lock()
 	k, ok := a.statCache[p]
 	a.mu.Unlock()
@@ -146,12 +214,38 @@ func (a *analyzer) diagnostics() []Diagnostic {
 	return out
 }
 
-// closureGlobs returns the closure of a root as sorted doublestar globs.
-func (a *analyzer) closureGlobs(root string) []string {
-	set, _ := a.closure(root, map[string]bool{})
+// closureGlobs sets the Inputs of every target: its closure as sorted
+// doublestar globs. Closures are computed one after the other (their memo
+// and cycle cuts depend on the order); turning them into globs, which
+// touches every input of every target, runs on every core.
+func (a *analyzer) closureGlobs(targets []*Target) {
+	sets := make([]inputSet, len(targets))
+	for i, t := range targets {
+		sets[i], _ = a.closure(a.kusts[t.Path], map[*kustomization]bool{})
+	}
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(targets); i += workers {
+				targets[i].Inputs = globs(sets[i])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// globs returns a closure as sorted doublestar globs.
+func globs(set inputSet) []string {
+	dirs := false
+	for _, dir := range set {
+		dirs = dirs || dir
+	}
 	globs := make([]string, 0, len(set))
 	for p, dir := range set {
-		if coveredByDir(set, p) {
+		if dirs && coveredByDir(set, p) {
 			continue // a file inside a directory input adds nothing
 		}
 		g := escapeGlob(p)
@@ -181,55 +275,58 @@ func coveredByDir(set inputSet, p string) bool {
 	return false
 }
 
-// closure returns every path the build of the kustomization in dir reads.
+// closure returns every path the build of kustomization k reads.
 // stack holds the kustomizations being visited, to detect cycles; a closure
 // that met a cycle is not memoised, since it is cut short.
-func (a *analyzer) closure(dir string, stack map[string]bool) (inputSet, bool) {
+func (a *analyzer) closure(k *kustomization, stack map[*kustomization]bool) (inputSet, bool) {
 	a.mu.Lock()
-	memo, ok := a.memo[dir]
+	memo, ok := a.memo[k]
 	a.mu.Unlock()
 	if ok {
 		return memo, false
 	}
 	set := inputSet{}
-	k := a.kusts[dir]
 	set[k.File] = false
 	if k.Err != nil {
-		set[dir] = true
+		set[k.Dir] = true
 	}
-	stack[dir] = true
-	defer delete(stack, dir)
+	stack[k] = true
+	defer delete(stack, k)
 	cyclic := false
-	for _, r := range k.Refs {
-		if a.addRef(k, r, set, stack) {
+	for i := range k.Refs {
+		if a.addRef(k, &k.Refs[i], set, stack) {
 			cyclic = true
 		}
 	}
 	if cyclic {
 		return set, true
 	}
-	return a.remember(dir, set), false
+	return a.remember(k, set), false
 }
 
-func (a *analyzer) remember(dir string, set inputSet) inputSet {
+func (a *analyzer) remember(k *kustomization, set inputSet) inputSet {
 	a.mu.Lock()
-	a.memo[dir] = set
+	a.memo[k] = set
 	a.mu.Unlock()
 	return set
 }
 
 // addRef adds what one reference makes kustomize read, and reports whether
 // it met a cycle.
-func (a *analyzer) addRef(k *kustomization, r reference, set inputSet, stack map[string]bool) bool {
-	at := Diagnostic{Path: k.File, Line: r.Line, Col: r.Col}
-	p, ok := resolve(k.Dir, r.Value)
+func (a *analyzer) addRef(k *kustomization, r *reference, set inputSet, stack map[*kustomization]bool) bool {
+	at := refAt{k, r}
+	p, ok := r.target(k.Dir)
 	if k.Err != nil {
 		// A guessed reference of an unparsable kustomization: follow it only
 		// when it names another kustomization, and say nothing.
-		if !ok || a.kusts[p] == nil || p == k.Dir || stack[p] || a.stat(p) != pathDir {
+		if !ok {
 			return false
 		}
-		sub, cyclic := a.closure(p, stack)
+		kust, kind := a.lookup(k, r)
+		if kust == nil || kust == k || stack[kust] || kind != pathDir {
+			return false
+		}
+		sub, cyclic := a.closure(kust, stack)
 		for q, d := range sub {
 			set[q] = set[q] || d
 		}
@@ -243,13 +340,13 @@ func (a *analyzer) addRef(k *kustomization, r reference, set inputSet, stack map
 		}
 		return false
 	}
-	kind := a.stat(p)
-	if r.Kind == refKustomization && a.kusts[p] != nil && kind == pathDir {
-		if stack[p] {
+	kust, kind := a.lookup(k, r)
+	if r.Kind == refKustomization && kust != nil && kind == pathDir {
+		if stack[kust] {
 			a.reportAt(at, KindCycle, "%s %q refers back to a kustomization that includes this one", r.Field, r.Value)
 			return true
 		}
-		sub, cyclic := a.closure(p, stack)
+		sub, cyclic := a.closure(kust, stack)
 		for q, d := range sub {
 			set[q] = set[q] || d
 		}
@@ -287,7 +384,7 @@ func (a *analyzer) addRef(k *kustomization, r reference, set inputSet, stack map
 }
 
 // addPluginInputs adds the files a plugin configuration file names.
-func (a *analyzer) addPluginInputs(k *kustomization, r reference, file string, set inputSet) {
+func (a *analyzer) addPluginInputs(k *kustomization, r *reference, file string, set inputSet) {
 	data, err := a.fsys.ReadFile(filepath.Join(a.dir, filepath.FromSlash(file)))
 	if err != nil {
 		return // stat said it exists; kustomize will report what it cannot read
@@ -296,14 +393,20 @@ func (a *analyzer) addPluginInputs(k *kustomization, r reference, file string, s
 		if isRemote(v) {
 			continue
 		}
-		a.addRef(k, reference{Value: v, Field: r.Field + " " + r.Value, Kind: refFile, Line: r.Line, Col: r.Col}, set, nil)
+		a.addRef(k, &reference{Value: v, Field: r.Field + " " + r.Value, Kind: refFile, Line: r.Line, Col: r.Col, at: r.posKey(), exact: r.exact}, set, nil)
 	}
 }
 
-func (a *analyzer) reportAt(at Diagnostic, kind, format string, args ...any) {
-	at.Kind = kind
-	at.Message = fmt.Sprintf(format, args...)
-	a.report(at)
+// refAt is where a diagnostic about a reference points; its position is
+// looked up only when one is reported.
+type refAt struct {
+	k *kustomization
+	r *reference
+}
+
+func (a *analyzer) reportAt(at refAt, kind, format string, args ...any) {
+	line, col := at.k.position(*at.r)
+	a.report(Diagnostic{Path: at.k.File, Line: line, Col: col, Kind: kind, Message: fmt.Sprintf(format, args...)})
 }
 
 // within reports whether p is dir or below it.

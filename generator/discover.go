@@ -3,9 +3,12 @@ package generator
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -47,20 +50,18 @@ type Repo struct {
 // in individual kustomizations are Diagnostics; a layout that would make the
 // output ambiguous (two roots with one name) is a *ConfigError.
 func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
-	kusts, diags, err := readKustomizations(fsys, dir)
+	kusts, seen, diags, err := readKustomizations(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
-	an := newAnalyzer(fsys, dir, cfg.Kustomize.LoadRestrictor, kusts)
+	an := newAnalyzer(fsys, dir, cfg.Kustomize.LoadRestrictor, kusts, seen)
 	roots := an.roots()
 	roots = filterRoots(roots, cfg.Discovery)
 	targets, err := nameTargets(roots, cfg)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range targets {
-		t.Inputs = an.closureGlobs(t.Path)
-	}
+	an.closureGlobs(targets)
 	diags = append(diags, an.diagnostics()...)
 	services, err := groupServices(targets)
 	if err != nil {
@@ -76,72 +77,290 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 // hasKustomization reports whether dir holds a kustomization at the head.
 func (r *Repo) hasKustomization(dir string) bool { return r.kustDirs[dir] }
 
-// readKustomizations walks the repository (skipping .git) and parses every kustomization file, in parallel: on a
-// monorepo of thousands of services parsing dominates.
-func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustomization, []Diagnostic, error) {
-	type found struct{ dir, file string }
-	var files []found
-	var diags []Diagnostic
+// readKustomizations walks the repository (skipping .git) and parses every
+// kustomization file. On a monorepo of thousands of services this is most
+// of a scan, so the walk runs on several goroutines, each kustomization is
+// parsed on a free core as soon as the walk finds it, and the directory
+// listings are returned for the analyzer, which would otherwise stat every
+// path again.
+func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustomization, listings, []Diagnostic, error) {
+	var (
+		mu     sync.Mutex
+		seen   = listings{}
+		diags  []Diagnostic
+		parsed []*kustomization
+		fail   walkError
+	)
+	// {dir, file}, slash-separated, relative; buffered, so that walkers and
+	// parsers do not hand the processor to each other for every file.
+	jobs := make(chan [2]string, 1024)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				data, err := fsys.ReadFile(filepath.Join(dir, filepath.FromSlash(j[1])))
+				var k *kustomization
+				if err == nil {
+					k = parseKustomization(j[0], j[1], data)
+				}
+				mu.Lock()
+				if err != nil {
+					fail.keep(j[0], fmt.Errorf("reading %q: %w", j[1], err))
+				} else {
+					parsed = append(parsed, k)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	visit := func(rel string, ents []dirEntry) {
+		names := kustomizationFiles(fsys, filepath.Join(dir, filepath.FromSlash(rel)), ents)
+		mu.Lock()
+		seen[rel] = ents
+		if len(names) > 1 {
+			diags = append(diags, Diagnostic{Path: path.Join(rel, names[1]), Kind: KindYAML,
+				Message: fmt.Sprintf("directory %q has several kustomization files (%s); kustomize refuses to build it", rel, strings.Join(names, ", "))})
+		}
+		mu.Unlock()
+		if len(names) > 0 {
+			jobs <- [2]string{rel, path.Join(rel, names[0])}
+		}
+	}
+	var err error
+	if isDisk(fsys) {
+		err = walkDisk(dir, visit)
+	} else {
+		err = walkFS(fsys, dir, visit)
+	}
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("scanning %q: %w", dir, err)
+	}
+	if fail.err != nil {
+		return nil, nil, nil, fail.err
+	}
+	kusts := make(map[string]*kustomization, len(parsed))
+	for _, k := range parsed {
+		kusts[k.Dir] = k
+		if k.Err != nil {
+			diags = append(diags, *k.Err)
+		}
+	}
+	return kusts, seen, diags, nil
+}
+
+// listings are the directory listings a walk of the repository read, by
+// slash-separated directory, each sorted by name.
+type listings map[string][]dirEntry
+
+// kind says what the walk saw at p, when it can tell: not for a symlink
+// (what it points to is for a stat to say), nor for a name its directory's
+// listing lacks (on a case-insensitive file system it may exist all the
+// same), nor below a directory it did not read.
+func (l listings) kind(p string) (pathKind, bool) {
+	if p == "." {
+		_, ok := l["."]
+		return pathDir, ok
+	}
+	dir, name := ".", p
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		dir, name = p[:i], p[i+1:]
+	}
+	ents := l[dir]
+	i, found := slices.BinarySearchFunc(ents, name, func(e dirEntry, n string) int { return strings.Compare(e.name, n) })
+	switch {
+	case !found || ents[i].symlink:
+		return pathMissing, false
+	case ents[i].dir:
+		return pathDir, true
+	default:
+		return pathFile, true
+	}
+}
+
+// kustomizationFiles returns the kustomization files of one directory, in
+// kustomize's order, as fsys.Exists and !fsys.IsDir would find them. The
+// directory listing answers for plain entries; a symlink, or a name that
+// matches only when case is ignored (a case-insensitive file system), is
+// asked of fsys.
+func kustomizationFiles(fsys filesys.FileSystem, full string, ents []dirEntry) []string {
+	var names []string
+	for _, n := range kustomizationFileNames {
+		found, ask := false, false
+		for _, e := range ents {
+			if e.name == n && !e.symlink {
+				found, ask = !e.dir, false
+				break
+			}
+			ask = ask || strings.EqualFold(e.name, n)
+		}
+		if ask {
+			p := filepath.Join(full, n)
+			found = fsys.Exists(p) && !fsys.IsDir(p)
+		}
+		if found {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// dirEntry is one entry of a directory listing.
+type dirEntry struct {
+	name         string
+	dir, symlink bool // dir is false for a symlink, whatever it points to
+}
+
+// joinRel joins a name to a slash-separated relative directory.
+func joinRel(rel, name string) string {
+	if rel == "." {
+		return name
+	}
+	return rel + "/" + name
+}
+
+// isDisk reports whether fsys is kustomize's file system on disk, which
+// walkDisk may read directly.
+func isDisk(fsys filesys.FileSystem) bool {
+	return reflect.TypeOf(fsys) == diskFSType
+}
+
+var diskFSType = reflect.TypeOf(filesys.MakeFsOnDisk())
+
+// walkFS calls visit for every directory under dir (dir included; not
+// following symlinks, skipping .git), with its entries sorted by name,
+// through fsys.Walk.
+func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []dirEntry)) error {
+	var order []string
+	listing := map[string][]dirEntry{}
 	err := fsys.Walk(dir, func(p string, info fs.FileInfo, err error) error {
 		if err != nil {
 			return err
+		}
+		// The name is the path's last element: an in-memory file system
+		// finds a FileInfo's name by searching its parent directory.
+		name := filepath.Base(p)
+		if p != dir {
+			parent := relSlash(dir, filepath.Dir(p))
+			listing[parent] = append(listing[parent], dirEntry{name: name, dir: info.IsDir(), symlink: info.Mode()&fs.ModeSymlink != 0})
 		}
 		if !info.IsDir() {
 			return nil
 		}
 		// Hidden directories are read (a root may use a base in one) but
 		// never hold roots; .git is not a manifest directory at all.
-		if p != dir && info.Name() == ".git" {
+		if p != dir && name == ".git" {
 			return filepath.SkipDir
 		}
-		rel := relSlash(dir, p)
-		var names []string
-		for _, n := range kustomizationFileNames {
-			if fsys.Exists(filepath.Join(p, n)) && !fsys.IsDir(filepath.Join(p, n)) {
-				names = append(names, n)
-			}
-		}
-		if len(names) > 1 {
-			diags = append(diags, Diagnostic{Path: path.Join(rel, names[1]), Kind: KindYAML,
-				Message: fmt.Sprintf("directory %q has several kustomization files (%s); kustomize refuses to build it", rel, strings.Join(names, ", "))})
-		}
-		if len(names) > 0 {
-			files = append(files, found{rel, path.Join(rel, names[0])})
-		}
+		order = append(order, relSlash(dir, p))
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("scanning %q: %w", dir, err)
+		return err
 	}
-	kusts := make(map[string]*kustomization, len(files))
-	parsed := make([]*kustomization, len(files))
-	var wg sync.WaitGroup
-	errs := make([]error, len(files))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, f := range files {
+	for _, rel := range order {
+		ents := listing[rel]
+		slices.SortFunc(ents, func(a, b dirEntry) int { return strings.Compare(a.name, b.name) })
+		visit(rel, ents)
+	}
+	return nil
+}
+
+// walkDisk is walkFS on disk, with os.ReadDir on several goroutines: a
+// listing gives each entry's type without a stat (sorted, as walkFS's), and
+// directories are read concurrently. Of several errors it returns the one
+// filepath.Walk would have met first.
+func walkDisk(dir string, visit func(rel string, ents []dirEntry)) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return nil
+	}
+	var (
+		mu      sync.Mutex
+		cond    = sync.NewCond(&mu)
+		stack   = []string{"."}
+		pending = 1 // directories queued or being read
+		fail    walkError
+		wg      sync.WaitGroup
+	)
+	for range max(2, runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			data, err := fsys.ReadFile(filepath.Join(dir, filepath.FromSlash(f.file)))
-			if err != nil {
-				errs[i] = fmt.Errorf("reading %q: %w", f.file, err)
-				return
+			defer wg.Done()
+			for {
+				mu.Lock()
+				for len(stack) == 0 && pending > 0 {
+					cond.Wait()
+				}
+				if pending == 0 {
+					mu.Unlock()
+					return
+				}
+				rel := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				mu.Unlock()
+				list, err := os.ReadDir(filepath.Join(dir, filepath.FromSlash(rel)))
+				ents := make([]dirEntry, len(list))
+				var subdirs []string
+				for i, d := range list {
+					ents[i] = dirEntry{name: d.Name(), dir: d.IsDir(), symlink: d.Type()&fs.ModeSymlink != 0}
+					if d.IsDir() && d.Name() != ".git" {
+						subdirs = append(subdirs, joinRel(rel, d.Name()))
+					}
+				}
+				if err == nil {
+					visit(rel, ents)
+				}
+				mu.Lock()
+				if err != nil {
+					fail.keep(rel, err)
+					subdirs = nil
+				}
+				stack = append(stack, subdirs...)
+				pending += len(subdirs) - 1
+				// This walker takes the next directory itself; wake the
+				// others only when there is more, or nothing, left.
+				wake := len(subdirs) > 1 || pending == 0
+				mu.Unlock()
+				if wake {
+					cond.Broadcast()
+				}
 			}
-			parsed[i] = parseKustomization(f.dir, f.file, data)
 		}()
 	}
 	wg.Wait()
-	for i, k := range parsed {
-		if errs[i] != nil {
-			return nil, nil, errs[i]
-		}
-		kusts[k.Dir] = k
-		if k.Err != nil {
-			diags = append(diags, *k.Err)
+	return fail.err
+}
+
+// walkError keeps, of the errors met at several paths, the one at the path
+// a sequential walk would have met first.
+type walkError struct {
+	at  string
+	err error
+}
+
+func (w *walkError) keep(at string, err error) {
+	if w.err == nil || walkOrderLess(at, w.at) {
+		w.at, w.err = at, err
+	}
+}
+
+// walkOrderLess reports whether filepath.Walk visits slash path a before b:
+// a directory before its contents, names in lexical order.
+func walkOrderLess(a, b string) bool {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
 		}
 	}
-	return kusts, diags, nil
+	return len(as) < len(bs)
 }
 
 // relSlash returns p relative to dir, slash-separated, "." for dir itself.
