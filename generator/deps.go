@@ -99,27 +99,35 @@ func (a *analyzer) link() {
 	for _, k := range a.kusts {
 		all = append(all, k)
 	}
+	parallelFor(len(all), func(i int) {
+		k := all[i]
+		for j := range k.Refs {
+			r := &k.Refs[j]
+			if !r.resolved || !r.inRepo {
+				continue
+			}
+			r.kust = a.kusts[r.path]
+			// A guessed reference (k.Err) is only ever stat'ed when it
+			// names a kustomization; most are words, not paths.
+			if k.Err == nil || r.kust != nil {
+				r.kind = a.stat(r.path)
+			}
+			r.linked = true
+		}
+	})
+}
+
+// parallelFor calls f(0) … f(n-1) on every core, each index once, and
+// returns when all are done. f must touch only what index i owns.
+func parallelFor(n int, f func(i int)) {
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(all); i += workers {
-				k := all[i]
-				for j := range k.Refs {
-					r := &k.Refs[j]
-					if !r.resolved || !r.inRepo {
-						continue
-					}
-					r.kust = a.kusts[r.path]
-					// A guessed reference (k.Err) is only ever stat'ed when it
-					// names a kustomization; most are words, not paths.
-					if k.Err == nil || r.kust != nil {
-						r.kind = a.stat(r.path)
-					}
-					r.linked = true
-				}
+			for i := w; i < n; i += workers {
+				f(i)
 			}
 		}()
 	}
@@ -223,18 +231,7 @@ func (a *analyzer) closureGlobs(targets []*Target) {
 	for i, t := range targets {
 		sets[i], _ = a.closure(a.kusts[t.Path], map[*kustomization]bool{})
 	}
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(targets); i += workers {
-				targets[i].Inputs = globs(sets[i])
-			}
-		}()
-	}
-	wg.Wait()
+	parallelFor(len(targets), func(i int) { targets[i].Inputs = globs(sets[i]) })
 }
 
 // globs returns a closure as sorted doublestar globs.

@@ -63,13 +63,9 @@ nothing. Exit 1 lists changed, missing and orphaned files with a unified diff.`,
 			if err != nil {
 				return err
 			}
-			files, err := generator.Render(repo)
+			_, changes, err := renderDrift(repo, dir)
 			if err != nil {
 				return err
-			}
-			changes, err := generator.Drift(dir, files)
-			if err != nil {
-				return ioFailure(err)
 			}
 			if len(changes) == 0 {
 				fmt.Fprintf(s.out, "generated files are up to date (%d service(s), %d target(s))\n", len(repo.Services), len(repo.Targets))
@@ -97,4 +93,18 @@ func ioFailure(err error) error {
 		return err
 	}
 	return &exitError{code: exitFailure, err: err}
+}
+
+// renderDrift renders a scanned repository's pipeline and compares it with
+// what is committed, writing nothing: check and sync both do this.
+func renderDrift(repo *generator.Repo, dir string) ([]generator.File, []generator.Change, error) {
+	files, err := generator.Render(repo)
+	if err != nil {
+		return nil, nil, err
+	}
+	changes, err := generator.Drift(dir, files)
+	if err != nil {
+		return nil, nil, ioFailure(err)
+	}
+	return files, changes, nil
 }

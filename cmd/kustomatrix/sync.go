@@ -36,13 +36,9 @@ GITHUB_TOKEN change workflow files.`,
 			if repo.Config.Sync.TokenSecret == "" {
 				return usageError("sync is off: set sync.tokenSecret in %s", generator.ConfigFile)
 			}
-			files, err := generator.Render(repo)
+			files, changes, err := renderDrift(repo, dir)
 			if err != nil {
 				return err
-			}
-			changes, err := generator.Drift(dir, files)
-			if err != nil {
-				return ioFailure(err)
 			}
 			if len(changes) == 0 {
 				fmt.Fprintln(s.out, "generated files are up to date; no pull request needed")
