@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
-	"gopkg.in/yaml.v3"
 )
 
 // AffectedTarget names one target in the result of Affected.
@@ -165,19 +164,4 @@ func isKustomizationName(n string) bool {
 		}
 	}
 	return false
-}
-
-// ParsePathsFile reads the targets of a generated paths file (as committed
-// at some base), for removal detection.
-func ParsePathsFile(data []byte) ([]AffectedTarget, error) {
-	var pf struct {
-		Targets []AffectedTarget `yaml:"targets"`
-	}
-	if err := yaml.Unmarshal(data, &pf); err != nil {
-		return nil, fmt.Errorf("parsing paths file: %w", err)
-	}
-	if pf.Targets == nil {
-		pf.Targets = []AffectedTarget{}
-	}
-	return pf.Targets, nil
 }

@@ -681,3 +681,115 @@ func referenceAffected(targets []*Target, files []string) []string {
 	}
 	return out
 }
+
+// BenchmarkAffectedGitProcess times the command the generated plan job
+// runs, kustomatrix affected --base REV --head REV, on a git history of the
+// synthetic repository: the head is the repository as written, the base the
+// same tree with changedFiles(n, 1000) at a previous revision. The
+// kustomization files among them differ as a bot's image tag bump does
+// (their references are unchanged), so affected reads the committed paths
+// file instead of scanning. The answer is checked against --scan once.
+//
+// The history lives outside the repository (GIT_DIR), so that the other
+// benchmarks read the same tree.
+func BenchmarkAffectedGitProcess(b *testing.B) {
+	bin := cliBinary(b)
+	forSizes(b, func(b *testing.B, n int, dir string) {
+		if _, err := os.Stat(filepath.Join(dir, ".github")); err != nil {
+			b.Skipf("no generated pipeline at %d services", n)
+		}
+		changed := changedFiles(n, 1000)
+		gitDir := synthHistory(b, n, dir, changed)
+		b.Setenv("GIT_DIR", gitDir)
+		b.Setenv("GIT_WORK_TREE", dir)
+		args := []string{"affected", "--repo", dir, "--base", "before", "--head", "after"}
+		fast, err := exec.Command(bin, args...).Output()
+		if err != nil {
+			b.Fatal(err)
+		}
+		scanned, err := exec.Command(bin, append(args, "--scan")...).Output()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !bytes.Equal(fast, scanned) {
+			b.Fatalf("affected from the paths file differs from a scan:\n%.2000s\n---\n%.2000s", fast, scanned)
+		}
+		kusts := 0
+		for _, f := range changed {
+			if IsKustomizationFile(f) {
+				kusts++
+			}
+		}
+		b.ReportMetric(float64(kusts), "kustomizations-changed")
+		b.Run(fmt.Sprintf("files=%d", len(changed)), func(b *testing.B) {
+			runProcess(b, 0, bin, args...)
+		})
+	})
+}
+
+// synthHistory makes (once) a git history of the repository in dir: tag
+// "after" is the tree as it is, tag "before" its parent, in which the
+// changed files are at a previous revision.
+func synthHistory(b *testing.B, n int, dir string, changed []string) string {
+	b.Helper()
+	gitDir := filepath.Join(filepath.Dir(dir), fmt.Sprintf("history-%d.git", n))
+	env := append(os.Environ(), "GIT_DIR="+gitDir, "GIT_WORK_TREE="+dir,
+		"GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@example.com")
+	git := func(stdin string, args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir, cmd.Env, cmd.Stdin = dir, env, strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if _, err := os.Stat(gitDir); err == nil {
+		// Kept from an earlier run: valid while "after" is still the tree.
+		cmd := exec.Command("git", "diff", "--quiet", "after", "--")
+		cmd.Dir, cmd.Env = dir, env
+		if cmd.Run() == nil {
+			return gitDir
+		}
+		if err := os.RemoveAll(gitDir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	git("", "init", "-q")
+	git("", "add", "-A")
+	// The previous revision of each changed file: a kustomization with an
+	// older image tag (or a comment), any other file one line shorter.
+	var paths strings.Builder
+	old := b.TempDir()
+	for i, f := range changed {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		prev := string(data) + "# a line the change removed\n"
+		if IsKustomizationFile(f) {
+			if strings.Contains(prev, "newTag: ") {
+				prev = strings.Replace(string(data), "newTag: ", "newTag: previous-", 1)
+			} else {
+				prev = "# an older comment\n" + string(data)
+			}
+		}
+		p := filepath.Join(old, strconv.Itoa(i))
+		if err := os.WriteFile(p, []byte(prev), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		paths.WriteString(p + "\n")
+	}
+	shas := strings.Fields(git(paths.String(), "hash-object", "-w", "--stdin-paths"))
+	var info strings.Builder
+	for i, f := range changed {
+		fmt.Fprintf(&info, "100644 %s\t%s\n", shas[i], f)
+	}
+	git(info.String(), "update-index", "--index-info")
+	git("", "commit", "-q", "-m", "before")
+	git("", "tag", "before")
+	git("", "add", "-A")
+	git("", "commit", "-q", "-m", "after")
+	git("", "tag", "after")
+	return gitDir
+}

@@ -102,7 +102,6 @@ func Render(r *Repo) ([]File, error) {
 		{c.deployPath(), "deploy.yml.tmpl"},
 		{c.actionPath("diff"), "action-diff.yml.tmpl"},
 		{c.actionPath("apply"), "action-apply.yml.tmpl"},
-		{c.PathsFile(), "paths.yml.tmpl"},
 	}
 	if c.Sync.TokenSecret != "" {
 		outputs = append(outputs, struct{ path, tmpl string }{c.syncPath(), "sync.yml.tmpl"})
@@ -123,6 +122,7 @@ func Render(r *Repo) ([]File, error) {
 		}
 		files = append(files, File{Path: o.path, Content: content})
 	}
+	files = append(files, File{Path: c.PathsFile(), Content: pathsFile(data.Global, data.Targets)})
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
 }
@@ -145,6 +145,9 @@ func normalise(b []byte) []byte {
 // yamlQuote writes a string as a YAML double-quoted scalar. JSON string
 // syntax is a subset of it, so encoding/json does the escaping.
 func yamlQuote(s string) string {
+	if plainJSON(s) {
+		return `"` + s + `"`
+	}
 	b, _ := json.Marshal(s)
 	return string(b)
 }

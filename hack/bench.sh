@@ -34,7 +34,7 @@ bench() { # SIZES BENCHTIME PATTERN
 }
 
 # Everything but the naive builds, size by size.
-all='^Benchmark(Scan|Render|CheckInProcess|CheckProcess|Affected|AffectedProcess|FloorRead|FloorFindCat)$'
+all='^Benchmark(Scan|Render|CheckInProcess|CheckProcess|Affected|AffectedProcess|AffectedGitProcess|FloorRead|FloorFindCat)$'
 bench 100 20x "$all"
 bench 1000 10x "$all"
 bench 10000 3x "$all"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,8 +23,9 @@ type affectedOptions struct {
 	base, head, files, service string
 	githubOutput, baseSet      bool
 	githubPR                   int
-	lastDeploy, render         bool
+	lastDeploy, render, scan   bool
 	resolvedBase               string // the base commit git diffed from, for --github-output
+	changes                    []gitdiff.Change
 }
 
 func newAffectedCommand(s *streams) *cobra.Command {
@@ -39,7 +41,12 @@ with --service, every target of one service (a manual run).
 Prints {"all", "reason", "targets", "removed"}. A global dependency change,
 a base that is not in the clone, or no base at all (a new branch) means
 all: true, with the reason. With --github-output, also writes the step
-outputs the generated workflow reads to $GITHUB_OUTPUT.`,
+outputs the generated workflow reads to $GITHUB_OUTPUT.
+
+When the change touches no kustomization file, no symlink and not the
+configuration, it cannot have changed the dependency graph: the targets and
+closures are then read from the committed paths file instead of scanning
+the repository (check keeps that file up to date). --scan always scans.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.baseSet = cmd.Flags().Changed("base")
@@ -55,6 +62,7 @@ outputs the generated workflow reads to $GITHUB_OUTPUT.`,
 	f.BoolVar(&o.githubOutput, "github-output", false, "also write step outputs to $GITHUB_OUTPUT")
 	f.IntVar(&o.githubPR, "github-pr", 0, "take the changed files of this pull request from the GitHub API (GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL); past GitHub's 3,000-file cap, fall back to --base")
 	f.BoolVar(&o.render, "render", false, "build the candidate targets at the merge base and at the head and keep only those whose output differs (plan.render in the configuration turns it on too)")
+	f.BoolVar(&o.scan, "scan", false, "always scan the repository, even when the committed paths file can answer (see above)")
 	f.BoolVar(&o.lastDeploy, "last-deploy", false, "with --base: diff from the head commit of the generated workflow's last successful push run on the deploy branch, falling back to --base")
 	return cmd
 }
@@ -78,20 +86,34 @@ func (o *affectedOptions) run(s *streams) error {
 	if o.githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
 		return usageError("--github-output: GITHUB_OUTPUT is not set (it is, inside a GitHub Actions step)")
 	}
-	// A broken root never fails affected: diagnostics are printed, not fatal.
-	repo, dir, err := o.load(s)
+	dir, err := repoDir(o.repo)
 	if err != nil {
 		return err
 	}
-	var res *generator.AffectedResult
+	cfg, err := loadConfig(dir)
+	if err != nil {
+		return err
+	}
+	var (
+		repo *generator.Repo
+		res  *generator.AffectedResult
+	)
 	if o.service != "" {
+		if repo, err = o.loadWith(s, dir, cfg); err != nil {
+			return err
+		}
 		res, err = selectService(repo, o.service)
 	} else {
 		var cs generator.ChangeSet
-		cs, err = o.changeSet(s, repo, dir)
+		if cs, err = o.changeSet(s, cfg, dir); err != nil {
+			return err
+		}
+		if repo, err = o.repoForChange(s, cfg, dir, cs); err != nil {
+			return err
+		}
 		res = generator.Affected(repo, cs)
-		if err == nil && (o.render || repo.Config.Plan.Render) && o.resolvedBase != "" {
-			if rerr := verifyByRendering(res, repo.Config, dir, o.resolvedBase, o.head); rerr != nil {
+		if (o.render || cfg.Plan.Render) && o.resolvedBase != "" {
+			if rerr := verifyByRendering(res, cfg, dir, o.resolvedBase, o.head); rerr != nil {
 				return &exitError{code: exitFailure, err: fmt.Errorf("--render: %w", rerr)}
 			}
 		}
@@ -110,7 +132,61 @@ func (o *affectedOptions) run(s *streams) error {
 	return nil
 }
 
-func (o *affectedOptions) changeSet(s *streams, repo *generator.Repo, dir string) (generator.ChangeSet, error) {
+// repoForChange rebuilds the repository from the committed paths file when
+// the change cannot have altered the dependency graph (a scan of 10,000
+// services costs over a second; reading the file, a tenth of that), and
+// scans it otherwise. A broken root never fails affected: diagnostics are
+// printed, not fatal.
+func (o *affectedOptions) repoForChange(s *streams, cfg *generator.Config, dir string, cs generator.ChangeSet) (*generator.Repo, error) {
+	if o.scan || cs.Everything != "" {
+		return o.loadWith(s, dir, cfg)
+	}
+	isSymlink := func(p string) bool {
+		fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p)))
+		return err == nil && fi.Mode()&os.ModeSymlink != 0
+	}
+	if generator.GraphChange(cs.Files, isSymlink, o.sameRefs(dir)) != "" {
+		return o.loadWith(s, dir, cfg)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, cfg.PathsFile()))
+	if err != nil {
+		return o.loadWith(s, dir, cfg) // never generated here: nothing to trust
+	}
+	repo, err := generator.RepoFromPathsFile(cfg, data)
+	if err != nil {
+		fmt.Fprintf(s.err, "kustomatrix: scanning the repository: %v\n", err)
+		return o.loadWith(s, dir, cfg)
+	}
+	return repo, nil
+}
+
+// sameRefs reports, for a change taken from git, the kustomization files
+// edited without touching their references (tag bumps, replicas): both
+// versions are read by one git process. Without git (--files) there is no
+// before to compare with: nil.
+func (o *affectedOptions) sameRefs(dir string) func(string) bool {
+	var ids []string
+	edited := map[string]gitdiff.Change{}
+	for _, c := range o.changes {
+		if generator.IsKustomizationFile(c.Path) && c.Old != "" && c.New != "" {
+			edited[c.Path] = c
+			ids = append(ids, c.Old, c.New)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	blobs, err := gitdiff.Repo{Dir: dir}.Objects(ids)
+	if err != nil {
+		return nil
+	}
+	return func(f string) bool {
+		c, ok := edited[f]
+		return ok && generator.SameReferences(f, blobs[c.Old], blobs[c.New])
+	}
+}
+
+func (o *affectedOptions) changeSet(s *streams, cfg *generator.Config, dir string) (generator.ChangeSet, error) {
 	if o.files != "" {
 		files, err := readFileList(o.files, s.in)
 		return generator.ChangeSet{Files: files}, err
@@ -124,13 +200,13 @@ func (o *affectedOptions) changeSet(s *streams, repo *generator.Repo, dir string
 		note = cs.Everything // the cap was hit: say so, and use git
 	}
 	if o.lastDeploy {
-		base, why := o.lastDeployBase(s, repo, dir)
+		base, why := o.lastDeployBase(cfg, dir)
 		if base != "" {
 			o.base = base
 		}
 		note = why
 	}
-	cs, err := o.gitChangeSet(s, repo, dir)
+	cs, err := o.gitChangeSet(s, cfg, dir)
 	if note != "" {
 		if cs.Everything != "" {
 			cs.Everything = note + "; " + cs.Everything
@@ -166,34 +242,34 @@ func (o *affectedOptions) prChangeSet() (generator.ChangeSet, bool, error) {
 // lastDeployBase finds the head commit of the last successful push run of
 // the generated workflow on the deploy branch: diffing from there, a run
 // dropped by concurrency is never skipped (github.event.before would skip it).
-func (o *affectedOptions) lastDeployBase(s *streams, repo *generator.Repo, dir string) (string, string) {
+func (o *affectedOptions) lastDeployBase(cfg *generator.Config, dir string) (string, string) {
 	client, err := ghapi.FromEnv()
 	if err == nil {
 		var sha string
-		wf := repo.Config.Name + ".yml"
-		sha, err = client.LastSuccessfulRun(context.Background(), wf, repo.Config.DeployBranch)
+		wf := cfg.Name + ".yml"
+		sha, err = client.LastSuccessfulRun(context.Background(), wf, cfg.DeployBranch)
 		if err == nil && sha != "" {
 			if _, rerr := (gitdiff.Repo{Dir: dir}).ResolveCommit(sha); rerr == nil {
-				return sha, fmt.Sprintf("base: %s, the last successful run of %s on %s", sha, wf, repo.Config.DeployBranch)
+				return sha, fmt.Sprintf("base: %s, the last successful run of %s on %s", sha, wf, cfg.DeployBranch)
 			}
 			return "", fmt.Sprintf("the last successful run's commit %s is not in this clone; base: --base %q", sha, o.base)
 		}
 		if err == nil {
-			return "", fmt.Sprintf("no successful run of %s on %s yet; base: --base %q", wf, repo.Config.DeployBranch, o.base)
+			return "", fmt.Sprintf("no successful run of %s on %s yet; base: --base %q", wf, cfg.DeployBranch, o.base)
 		}
 	}
 	return "", fmt.Sprintf("cannot ask GitHub for the last successful run (%v); base: --base %q", err, o.base)
 }
 
 // gitChangeSet diffs from the merge base of --base and --head.
-func (o *affectedOptions) gitChangeSet(s *streams, repo *generator.Repo, dir string) (generator.ChangeSet, error) {
+func (o *affectedOptions) gitChangeSet(s *streams, cfg *generator.Config, dir string) (generator.ChangeSet, error) {
 	// The generated workflow passes github.event.before, which is empty or
 	// all zeros when a branch is created.
 	if strings.Trim(o.base, "0") == "" {
 		return generator.ChangeSet{Everything: "no base commit (a new branch, or the first push): every target runs"}, nil
 	}
 	g := gitdiff.Repo{Dir: dir}
-	files, err := g.ChangedFiles(o.base, o.head)
+	changes, err := g.Changes(o.base, o.head)
 	var un *gitdiff.Unavailable
 	if errors.As(err, &un) {
 		return generator.ChangeSet{Everything: un.Reason + ": every target runs"}, nil
@@ -201,13 +277,17 @@ func (o *affectedOptions) gitChangeSet(s *streams, repo *generator.Repo, dir str
 	if err != nil {
 		return generator.ChangeSet{}, &exitError{code: exitFailure, err: err}
 	}
-	cs := generator.ChangeSet{Files: files}
+	o.changes = changes
+	cs := generator.ChangeSet{Files: []string{}}
+	for _, c := range changes {
+		cs.Files = append(cs.Files, c.Path)
+	}
 	o.resolvedBase, _ = g.ResolveCommit(o.base)
-	if data, ok, err := g.Show(o.base, repo.Config.PathsFile()); err == nil && ok {
+	if data, ok, err := g.Show(o.base, cfg.PathsFile()); err == nil && ok {
 		if base, err := generator.ParsePathsFile(data); err == nil {
 			cs.BaseTargets = base
 		} else {
-			fmt.Fprintf(s.err, "kustomatrix: %s at %s: %v (removed targets are guessed from deleted kustomization files)\n", repo.Config.PathsFile(), o.base, err)
+			fmt.Fprintf(s.err, "kustomatrix: %s at %s: %v (removed targets are guessed from deleted kustomization files)\n", cfg.PathsFile(), o.base, err)
 		}
 	}
 	return cs, nil

@@ -145,20 +145,26 @@ func (o *repoOptions) load(s *streams) (*generator.Repo, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	repo, err := o.loadWith(s, dir, cfg)
+	return repo, dir, err
+}
+
+// loadWith scans dir with a configuration already read.
+func (o *repoOptions) loadWith(s *streams, dir string, cfg *generator.Config) (*generator.Repo, error) {
 	repo, err := generator.Scan(filesys.MakeFsOnDisk(), dir, cfg)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	for _, d := range repo.Diagnostics {
 		fmt.Fprintln(s.err, d)
 	}
 	if len(repo.Targets) == 0 {
-		return nil, "", usageError("no kustomization roots found in %s (directories holding kustomization.yaml, kustomization.yml or Kustomization that no other kustomization references; hidden directories are skipped)", o.repo)
+		return nil, usageError("no kustomization roots found in %s (directories holding kustomization.yaml, kustomization.yml or Kustomization that no other kustomization references; hidden directories are skipped)", o.repo)
 	}
 	if o.strict && len(repo.Diagnostics) > 0 {
-		return nil, "", &exitError{code: exitUsage, err: fmt.Errorf("%d diagnostic(s) with --strict", len(repo.Diagnostics))}
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%d diagnostic(s) with --strict", len(repo.Diagnostics))}
 	}
-	return repo, dir, nil
+	return repo, nil
 }
 
 // repoDir resolves --repo, which must be a directory.
