@@ -52,6 +52,10 @@ type Config struct {
 	Plan Plan `yaml:"plan"`
 	// Layout chooses between one job per service and the matrix layout.
 	Layout Layout `yaml:"layout"`
+	// Comment, unless false, has the aggregator job of a pull request's run
+	// post the diff of every affected target as one comment on the pull
+	// request, updated in place by each run (kustomatrix comment).
+	Comment *bool `yaml:"comment"`
 	// Sync, with a token secret, adds a generated workflow that regenerates
 	// the pipeline on every push to the deploy branch and opens or updates
 	// one pull request with the result.
@@ -116,6 +120,10 @@ type Environment struct {
 	GitHubEnvironment string `yaml:"githubEnvironment"`
 	// Credentials says how jobs of this environment reach the cluster.
 	Credentials Credentials `yaml:"credentials"`
+	// Deployments records every apply in this environment as a GitHub
+	// deployment (in progress, then success or failure), so the
+	// repository's Environments page shows what is deployed where.
+	Deployments bool `yaml:"deployments"`
 }
 
 // Credentials says how a job reaches the cluster. At most one of the three
@@ -405,3 +413,7 @@ func (c *Config) validateEnvironments(bad func(path, format string, args ...any)
 		}
 	}
 }
+
+// CommentOnPullRequests reports whether the generated pipeline posts the
+// sticky pull request comment (the default).
+func (c *Config) CommentOnPullRequests() bool { return c.Comment == nil || *c.Comment }

@@ -118,13 +118,13 @@ environments:
 tool: {pin: v1}
 `,
 			errs: []string{
-				`.kustomatrix.yaml:1:1: unknown key "nmae" in the top level; expected one of: deployBranch, discovery, environments, globalDependencies, kustomize, layout, name, plan, prune, runsOn, sync, tool [config]`,
+				`.kustomatrix.yaml:1:1: unknown key "nmae" in the top level; expected one of: comment, deployBranch, discovery, environments, globalDependencies, kustomize, layout, name, plan, prune, runsOn, sync, tool [config]`,
 				`.kustomatrix.yaml:3:3: unknown key "inclde" in "discovery"; expected one of: exclude, include, overrides [config]`,
 				`.kustomatrix.yaml:6:7: unknown key "servce" in "discovery.overrides.0"; expected one of: environment, path, service [config]`,
 				`.kustomatrix.yaml:7:13: unknown key "restrictor" in "kustomize"; expected one of: loadRestrictor [config]`,
 				`.kustomatrix.yaml:11:7: unknown key "kubeconfig" in "environments.prod.credentials"; expected one of: awsEks, kubeconfigSecret, steps [config]`,
 				`.kustomatrix.yaml:12:16: unknown key "role" in "environments.prod.credentials.awsEks"; expected one of: clusterName, region, roleArn [config]`,
-				`.kustomatrix.yaml:13:5: unknown key "extra" in "environments.prod"; expected one of: credentials, githubEnvironment [config]`,
+				`.kustomatrix.yaml:13:5: unknown key "extra" in "environments.prod"; expected one of: credentials, deployments, githubEnvironment [config]`,
 				`.kustomatrix.yaml:14:8: unknown key "pin" in "tool"; expected one of: uses, version [config]`,
 			},
 		},

@@ -24,9 +24,14 @@ const headerHelp = `# Edit ` + ConfigFile + ` or the manifests instead, then run
 // Pinned third-party actions. Every uses: is a full commit SHA with the
 // release it belongs to as a comment: a tag can be moved, a SHA cannot.
 const (
-	pinCheckout = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
-	pinAWS      = "aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502 # v4.0.2"
+	pinCheckout         = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+	pinAWS              = "aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502 # v4.0.2"
+	pinUploadArtifact   = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2"
+	pinDownloadArtifact = "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093 # v4.3.0"
 )
+
+// pins are the uses: of every action a generated file calls.
+type pins struct{ Checkout, AWS, UploadArtifact, DownloadArtifact, Tool string }
 
 // GitHub's limits that a generated workflow must stay within.
 const (
@@ -165,7 +170,9 @@ type renderData struct {
 	Name         string
 	DeployBranch string
 	RunsOn       string
-	Pins         struct{ Checkout, AWS, Tool string }
+	Pins         pins
+	Comment      bool // the result job comments on pull requests
+	Deployments  bool // some environment records applies as GitHub deployments
 	Services     []serviceData
 	Secrets      []string
 	OIDC         bool
@@ -181,8 +188,13 @@ type renderData struct {
 // target's environment and path, and the credentials steps written for it.
 type stepsData struct {
 	Name              string
-	Pins              struct{ Checkout, AWS, Tool string }
+	Pins              pins
 	EnvExpr, PathExpr string
+	GitHubEnvExpr     string // the target's GitHub environment
+	Comment           bool   // diff legs leave a report for the comment
+	// DeploymentsIf is true (as an expression) for the environments whose
+	// applies are recorded as GitHub deployments; empty when none is.
+	DeploymentsIf string
 	Resolve           bool // find the target's path from matrix.index first
 	Environments      []environmentData
 	// One credentials step serves every environment with a kubeconfig
@@ -209,8 +221,9 @@ func newRenderData(r *Repo) (*renderData, error) {
 	c := r.Config
 	d := &renderData{ConfigFile: ConfigFile, Sync: c.Sync, Header: Header + "\n" + headerHelp, Name: c.Name, DeployBranch: c.DeployBranch,
 		RunsOn: runsOn(c.RunsOn), Global: c.GlobalPaths(), Targets: r.Targets, Matrix: r.MatrixLayout()}
-	d.Pins.Checkout, d.Pins.AWS = pinCheckout, pinAWS
-	d.Pins.Tool = c.Tool.Uses + " # " + c.Tool.Version
+	d.Pins = pins{Checkout: pinCheckout, AWS: pinAWS, UploadArtifact: pinUploadArtifact, DownloadArtifact: pinDownloadArtifact,
+		Tool: c.Tool.Uses + " # " + c.Tool.Version}
+	d.Comment = c.CommentOnPullRequests()
 	envSecret := map[string]string{}
 	envs := map[string]bool{}
 	for _, t := range r.Targets {
@@ -222,12 +235,13 @@ func newRenderData(r *Repo) (*renderData, error) {
 			envSecret[name] = e.Credentials.KubeconfigSecret
 		}
 		d.OIDC = d.OIDC || e.Credentials.AWSEKS != nil
+		d.Deployments = d.Deployments || e.Deployments
 	}
 	var err error
-	if d.TargetSteps, err = newStepsData(d, c, sortedKeys(envs), envSecret, "matrix.target.environment", "matrix.target.path", false); err != nil {
+	if d.TargetSteps, err = newStepsData(d, c, sortedKeys(envs), envSecret, "matrix.target.environment", "matrix.target.path", "matrix.target.githubEnvironment", false); err != nil {
 		return nil, err
 	}
-	if d.ChunkSteps, err = newStepsData(d, c, sortedKeys(envs), envSecret, "inputs.environment", "steps.target.outputs.path", true); err != nil {
+	if d.ChunkSteps, err = newStepsData(d, c, sortedKeys(envs), envSecret, "inputs.environment", "steps.target.outputs.path", "inputs.github-environment", true); err != nil {
 		return nil, err
 	}
 	if d.Matrix {
@@ -257,10 +271,14 @@ func newRenderData(r *Repo) (*renderData, error) {
 
 // newStepsData writes the credentials steps for jobs that find their
 // environment in envExpr.
-func newStepsData(d *renderData, c *Config, envs []string, envSecret map[string]string, envExpr, pathExpr string, resolve bool) (stepsData, error) {
-	sd := stepsData{Name: d.Name, Pins: d.Pins, EnvExpr: envExpr, PathExpr: pathExpr, Resolve: resolve}
+func newStepsData(d *renderData, c *Config, envs []string, envSecret map[string]string, envExpr, pathExpr, githubEnvExpr string, resolve bool) (stepsData, error) {
+	sd := stepsData{Name: d.Name, Pins: d.Pins, EnvExpr: envExpr, PathExpr: pathExpr, GitHubEnvExpr: githubEnvExpr, Resolve: resolve, Comment: d.Comment}
+	var deploymentConds []string
 	for _, name := range envs {
 		e := c.EnvironmentSettings(name)
+		if e.Deployments {
+			deploymentConds = append(deploymentConds, envExpr+" == "+exprQuote(name))
+		}
 		ed := environmentData{Name: name, KubeconfigSecret: e.Credentials.KubeconfigSecret, AWS: e.Credentials.AWSEKS}
 		if len(e.Credentials.Steps) > 0 {
 			y, err := customSteps(name, e.Credentials.Steps, envExpr)
@@ -271,6 +289,7 @@ func newStepsData(d *renderData, c *Config, envs []string, envSecret map[string]
 		}
 		sd.Environments = append(sd.Environments, ed)
 	}
+	sd.DeploymentsIf = strings.Join(deploymentConds, " || ")
 	sd.KubeconfigIf, sd.KubeconfigSecretExpr, sd.KubeconfigNameExpr = kubeconfigSelection(envSecret, envExpr)
 	return sd, nil
 }

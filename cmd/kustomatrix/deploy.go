@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,8 +21,10 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kustomatrix/kustomatrix/generator"
+	"github.com/kustomatrix/kustomatrix/internal/ghapi"
 	"github.com/kustomatrix/kustomatrix/internal/kube"
 	"github.com/kustomatrix/kustomatrix/internal/render"
+	rpt "github.com/kustomatrix/kustomatrix/internal/report"
 	"github.com/kustomatrix/kustomatrix/internal/summary"
 )
 
@@ -33,6 +40,8 @@ type deployOptions struct {
 	repo, target, base, kubectl string
 	server, exitCode, force     bool
 	wait                        time.Duration
+	reportDir                   string // diff: where to leave the pull request comment's report
+	githubOutput                bool
 }
 
 func (o *deployOptions) register(cmd *cobra.Command) {
@@ -66,14 +75,30 @@ With --base REV: no cluster is needed (forks, pull requests without
 credentials): the target rendered at REV (from git objects) against the
 working tree, as a unified diff per object.
 Writes a Markdown report to $GITHUB_STEP_SUMMARY when it is set. Exit 0
-whether or not there are changes (1 with --exit-code when there are).`,
+whether or not there are changes (1 with --exit-code when there are).
+
+With --report DIR, also leaves the target's result (changes, no changes, or
+the error) as a JSON file in DIR for "kustomatrix comment", named after the
+service and environment the committed paths file gives the target; with
+--github-output, writes report=NAME (the file's name without .json) to
+$GITHUB_OUTPUT, for the artifact that carries it to the commenting job.`,
 		Args: noArgs,
-		RunE: func(*cobra.Command, []string) error { return o.runDiff(s) },
+		RunE: func(*cobra.Command, []string) error {
+			if o.githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
+				return usageError("--github-output: GITHUB_OUTPUT is not set (it is, inside a GitHub Actions step)")
+			}
+			if o.githubOutput && o.reportDir == "" {
+				return usageError("--github-output needs --report DIR")
+			}
+			return o.runDiff(s)
+		},
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&o.server, "server", false, "diff against the cluster (kubectl diff --server-side)")
 	cmd.Flags().StringVar(&o.base, "base", "", "diff the rendering at this revision against the working tree (no cluster)")
 	cmd.Flags().BoolVar(&o.exitCode, "exit-code", false, "exit 1 when there are changes")
+	cmd.Flags().StringVar(&o.reportDir, "report", "", "also write the result as a report file into this directory, for kustomatrix comment")
+	cmd.Flags().BoolVar(&o.githubOutput, "github-output", false, "with --report: write report=NAME to $GITHUB_OUTPUT")
 	return cmd
 }
 
@@ -85,6 +110,70 @@ func (o *deployOptions) runDiff(s *streams) error {
 	if err != nil {
 		return err
 	}
+	if o.reportDir == "" {
+		return o.diff(s, dir, cfg)
+	}
+	r, err := o.newReport(s, dir, cfg)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	tee := &streams{in: s.in, out: io.MultiWriter(s.out, &out), err: s.err}
+	derr := o.diff(tee, dir, cfg)
+	var ee *exitError
+	switch {
+	case derr == nil || errors.As(derr, &ee) && ee.code == exitChanges:
+		r.Status, r.Diff = rpt.StatusNoChanges, ""
+		if out.Len() > 0 {
+			r.Status, r.Diff = rpt.StatusChanges, out.String()
+		}
+	default:
+		r.Status, r.Diff = rpt.StatusError, derr.Error()
+	}
+	name, err := rpt.Write(o.reportDir, r)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	if o.githubOutput {
+		if err := appendGitHubOutput("report", strings.TrimSuffix(filepath.Base(name), ".json")); err != nil {
+			return err
+		}
+	}
+	return derr
+}
+
+// newReport names the target for its report: service and environment as
+// the committed paths file records them (a scan when it cannot say).
+func (o *deployOptions) newReport(s *streams, dir string, cfg *generator.Config) (rpt.Report, error) {
+	target := path.Clean(filepath.ToSlash(o.target))
+	find := func(repo *generator.Repo) (rpt.Report, bool) {
+		for _, t := range repo.Targets {
+			if t.Path == target {
+				return rpt.Report{Service: t.Service, Environment: t.Environment, Path: t.Path, RunURL: ghapi.RunURL()}, true
+			}
+		}
+		return rpt.Report{}, false
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, cfg.PathsFile())); err == nil {
+		if repo, err := generator.RepoFromPathsFile(cfg, data); err == nil {
+			if r, ok := find(repo); ok {
+				return r, nil
+			}
+		}
+	}
+	repo, err := (&repoOptions{}).loadWith(s, dir, cfg)
+	if err != nil {
+		return rpt.Report{}, err
+	}
+	if r, ok := find(repo); ok {
+		return r, nil
+	}
+	return rpt.Report{}, usageError("--report: %q is not a target (kustomatrix list shows them)", o.target)
+}
+
+// diff renders the target and diffs it, printing each changed object's diff
+// on stdout.
+func (o *deployOptions) diff(s *streams, dir string, cfg *generator.Config) error {
 	objs, _, err := render.Build(filesys.MakeFsOnDisk(), dir, o.target, cfg)
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}

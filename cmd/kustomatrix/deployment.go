@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +36,7 @@ the deployment and sets it in progress, "finish" sets it to success or failure.`
 }
 
 type deploymentOptions struct {
+	githubOutput                          bool
 	environment, ref, target, description string
 	logURL, environmentURL                string
 	id                                    int64
@@ -66,11 +69,15 @@ with the word prod or production is marked as production.
 	f.StringVar(&o.ref, "ref", "", "the commit deployed (a SHA; a branch or tag name also works)")
 	f.StringVar(&o.target, "target", "", "the kustomization root applied, relative to the repository")
 	f.StringVar(&o.description, "description", "", `the deployment's description (default "kustomatrix apply PATH")`)
+	f.BoolVar(&o.githubOutput, "github-output", false, "also write id=ID to $GITHUB_OUTPUT")
 	o.registerURLs(cmd)
 	return cmd
 }
 
 func (o *deploymentOptions) runStart(s *streams) error {
+	if o.githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
+		return usageError("--github-output: GITHUB_OUTPUT is not set (it is, inside a GitHub Actions step)")
+	}
 	for _, f := range []struct{ name, value string }{{"environment", o.environment}, {"ref", o.ref}, {"target", o.target}} {
 		if f.value == "" {
 			return usageError("--%s is required", f.name)
@@ -92,6 +99,9 @@ func (o *deploymentOptions) runStart(s *streams) error {
 		return &exitError{code: exitFailure, err: fmt.Errorf("deployment %d was created, but: %w", id, err)}
 	}
 	fmt.Fprintln(s.out, id)
+	if o.githubOutput {
+		return appendGitHubOutput("id", strconv.FormatInt(id, 10))
+	}
 	return nil
 }
 

@@ -61,9 +61,14 @@ func TestDeploymentStartThenFinish(t *testing.T) {
 	t.Cleanup(srv.Close)
 	ghTestEnv(t, srv)
 
-	stdout, stderr, code := captureRun("deployment", "start", "--environment", "production", "--ref", "a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d", "--target", "apps/cart/overlays/prod")
+	out := filepath.Join(t.TempDir(), "github-output")
+	t.Setenv("GITHUB_OUTPUT", out)
+	stdout, stderr, code := captureRun("deployment", "start", "--environment", "production", "--ref", "a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d", "--target", "apps/cart/overlays/prod", "--github-output")
 	if code != 0 || stdout != "1\n" {
 		t.Fatalf("exit %d, stdout %q (want the id alone), stderr %q", code, stdout, stderr)
+	}
+	if data, err := os.ReadFile(out); err != nil || string(data) != "id=1\n" {
+		t.Fatalf("GITHUB_OUTPUT: %q, %v; want id=1", data, err)
 	}
 	stdout, stderr, code = captureRun("deployment", "finish", "--id", "1", "--state", "success", "--environment-url", "https://shop.example.com")
 	if code != 0 || stdout != "" {

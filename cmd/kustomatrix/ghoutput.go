@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/kustomatrix/kustomatrix/generator"
 )
@@ -63,8 +65,7 @@ func matrixByJob(repo *generator.Repo, res *generator.AffectedResult) (map[strin
 // matrix targets of removed targets), base (the commit diffed from, which
 // still holds the removed targets). Values are single-line JSON, so the name=value form is safe.
 func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult, base string) error {
-	path := os.Getenv("GITHUB_OUTPUT")
-	if path == "" {
+	if os.Getenv("GITHUB_OUTPUT") == "" {
 		return usageError("--github-output: GITHUB_OUTPUT is not set (it is, inside a GitHub Actions step)")
 	}
 	byJob, err := matrixByJob(repo, res)
@@ -96,13 +97,26 @@ func writeGitHubOutput(repo *generator.Repo, res *generator.AffectedResult, base
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	return appendGitHubOutput("targets", string(targets), "jobs", string(jobsJSON), "all", strconv.FormatBool(res.All),
+		"any", strconv.FormatBool(len(res.Targets) > 0), "removed", string(removed), "base", base)
+}
+
+// appendGitHubOutput appends name=value step outputs (pairs of arguments)
+// to $GITHUB_OUTPUT. Values are single lines, so the name=value form is safe.
+func appendGitHubOutput(pairs ...string) error {
+	var b strings.Builder
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.ContainsAny(pairs[i+1], "\r\n") {
+			return &exitError{code: exitFailure, err: fmt.Errorf("step output %s: a value of more than one line", pairs[i])}
+		}
+		b.WriteString(pairs[i] + "=" + pairs[i+1] + "\n")
+	}
+	f, err := os.OpenFile(os.Getenv("GITHUB_OUTPUT"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("opening GITHUB_OUTPUT: %w", err)}
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "targets=%s\njobs=%s\nall=%t\nany=%t\nremoved=%s\nbase=%s\n", targets, jobsJSON, res.All, len(res.Targets) > 0, removed, base)
-	if err != nil {
+	if _, err := f.WriteString(b.String()); err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("writing GITHUB_OUTPUT: %w", err)}
 	}
 	return nil

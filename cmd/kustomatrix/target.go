@@ -34,16 +34,7 @@ writes path= and environment= to $GITHUB_OUTPUT.`,
 			if !githubOutput {
 				return nil
 			}
-			f, err := os.OpenFile(os.Getenv("GITHUB_OUTPUT"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
-			if err != nil {
-				return &exitError{code: exitFailure, err: err}
-			}
-			defer f.Close()
-			// A path is one line (discovery never yields newlines in names).
-			if _, err := fmt.Fprintf(f, "path=%s\nenvironment=%s\n", t.Path, t.Environment); err != nil {
-				return &exitError{code: exitFailure, err: err}
-			}
-			return nil
+			return appendGitHubOutput("path", t.Path, "environment", t.Environment)
 		},
 	}
 	o.register(cmd, false)

@@ -23,6 +23,90 @@ const actVersion = "v0.2.89"
 // in for it (Go is on the host).
 const setupGoPin = "actions/setup-go@d35c59abb061a4a6fb18e82ac0862c26744d6ab5"
 
+// The artifact actions the generated workflows use (the pull request
+// comment's reports travel between jobs as artifacts). Offline there is no
+// artifact service; their stand-ins keep a run's artifacts as directories
+// of one folder, with the real actions' rules that matter here: a name is
+// used once per run, and download merges what a pattern matches.
+const (
+	uploadArtifactPin   = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"
+	downloadArtifactPin = "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093"
+)
+
+const uploadArtifactStub = `name: upload-artifact stand-in
+description: Keeps the artifact as a directory of the run's artifact folder.
+inputs:
+  name:
+    description: the artifact name, unique in the run
+    required: true
+  path:
+    description: the directory to upload
+    required: true
+  if-no-files-found:
+    description: warn, error or ignore
+    required: false
+    default: warn
+  retention-days:
+    description: ignored
+    required: false
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env:
+        NAME: ${{ inputs.name }}
+        SRC: ${{ inputs.path }}
+        MISSING: ${{ inputs.if-no-files-found }}
+      run: |
+        dest="ARTIFACTS/$NAME"
+        if [ -e "$dest" ]; then
+          echo "::error::Conflict: an artifact with this name already exists on the workflow run: $NAME"
+          exit 1
+        fi
+        if [ -z "$(ls -A "$SRC" 2>/dev/null)" ]; then
+          echo "no files found at $SRC"
+          [ "$MISSING" != error ]
+          exit
+        fi
+        mkdir -p "$dest"
+        cp -R "$SRC"/. "$dest"/
+        echo "uploaded artifact $NAME"
+`
+
+const downloadArtifactStub = `name: download-artifact stand-in
+description: Copies the run's artifacts whose names match a pattern.
+inputs:
+  pattern:
+    description: a glob of artifact names
+    required: true
+  path:
+    description: where to put them
+    required: true
+  merge-multiple:
+    description: true to merge them into path
+    required: false
+    default: "false"
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env:
+        PATTERN: ${{ inputs.pattern }}
+        DEST: ${{ inputs.path }}
+        MERGE: ${{ inputs.merge-multiple }}
+      run: |
+        shopt -s nullglob
+        n=0
+        for d in ARTIFACTS/$PATTERN; do
+          to="$DEST"
+          if [ "$MERGE" != true ]; then to="$DEST/$(basename "$d")"; fi
+          mkdir -p "$to"
+          cp -R "$d"/. "$to"/
+          n=$((n + 1))
+        done
+        echo "Found $n artifact(s)"
+`
+
 // actBinary finds act at the pinned version.
 func actBinary(t *testing.T) string {
 	t.Helper()
@@ -111,11 +195,13 @@ func (r *actRun) output(prefix string) string {
 
 // actEnv holds what every act run of a scenario shares.
 type actEnv struct {
-	cfg     *generator.Config // the configuration the pipeline was generated with
-	act     string
-	stubs   string
-	secrets string
-	path    string // PATH with the test kubectl first
+	cfg       *generator.Config // the configuration the pipeline was generated with
+	act       string
+	stubs     string
+	artifacts string // the current run's artifacts (the stand-ins' folder)
+	secrets   string
+	path      string // PATH with the test kubectl first
+	apiURL    string // GITHUB_API_URL of the steps: the fake GitHub, when set
 }
 
 func newActEnv(t *testing.T, cfg *generator.Config, kubectlDir string, secrets map[string]string) *actEnv {
@@ -136,6 +222,11 @@ runs:
     - shell: bash
       run: go version
 `)
+	e.artifacts = filepath.Join(e.stubs, "artifacts")
+	writeFile(t, filepath.Join(e.stubs, "upload-artifact", "action.yml"), strings.ReplaceAll(uploadArtifactStub, "ARTIFACTS", e.artifacts))
+	writeFile(t, filepath.Join(e.stubs, "download-artifact", "action.yml"), strings.ReplaceAll(downloadArtifactStub, "ARTIFACTS", e.artifacts))
+	// github.token of the runs; the fake GitHub takes any token.
+	secrets["GITHUB_TOKEN"] = "e2e-token"
 	var lines []string
 	for k, v := range secrets {
 		// act reads a dotenv file; single quotes keep the JSON literal.
@@ -171,7 +262,16 @@ func (e *actEnv) run(t *testing.T, repo *scratchRepo, event string, payload map[
 	args := []string{event, "-e", ev, "-W", ".github/workflows/" + cfg.Name + ".yml",
 		"--no-cache-server", "--json", "--secret-file", e.secrets,
 		"--local-repository", cfg.Tool.Uses + "=" + projectRoot(t),
-		"--local-repository", setupGoPin + "=" + filepath.Join(e.stubs, "setup-go")}
+		"--local-repository", setupGoPin + "=" + filepath.Join(e.stubs, "setup-go"),
+		"--local-repository", uploadArtifactPin + "=" + filepath.Join(e.stubs, "upload-artifact"),
+		"--local-repository", downloadArtifactPin + "=" + filepath.Join(e.stubs, "download-artifact")}
+	if e.apiURL != "" {
+		args = append(args, "--env", "GITHUB_API_URL="+e.apiURL)
+	}
+	// Artifacts live as long as their run.
+	if err := os.RemoveAll(e.artifacts); err != nil {
+		t.Fatal(err)
+	}
 	for _, label := range append([]string{"ubuntu-latest"}, cfg.RunsOn...) {
 		args = append(args, "-P", label+"=-self-hosted")
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,18 +12,23 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kustomatrix/kustomatrix/generator"
+	"github.com/kustomatrix/kustomatrix/internal/ghtest"
 	"github.com/kustomatrix/kustomatrix/internal/kubetest"
 )
 
 // e2eConfig replaces the example's configuration: every environment reaches
 // the test cluster through its default kubeconfig secret (KUBECONFIG_<ENV>)
-// (the example's AWS OIDC environment cannot run offline), and checkout is
-// the one service whose applies may delete.
+// (the example's AWS OIDC environment cannot run offline), checkout is the
+// one service whose applies may delete, and applies to prod are recorded as
+// GitHub deployments.
 const e2eConfig = `deployBranch: main
 globalDependencies:
   - "scripts/ci/**"
 prune:
   - "apps/checkout/**"
+environments:
+  prod:
+    deployments: true
 `
 
 // pipeline is a scratch manifest repository with its generated pipeline,
@@ -32,6 +38,7 @@ type pipeline struct {
 	repo    *scratchRepo
 	cluster *kubetest.Cluster
 	act     *actEnv
+	github  *ghtest.GitHub // what the runs' kustomatrix steps reach as GitHub
 }
 
 func newPipeline(t *testing.T) *pipeline {
@@ -49,7 +56,9 @@ func newPipeline(t *testing.T) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pipeline{t: t, repo: repo, cluster: c, act: newActEnv(t, cfg, filepath.Dir(c.KubectlPath), secrets)}
+	p := &pipeline{t: t, repo: repo, cluster: c, act: newActEnv(t, cfg, filepath.Dir(c.KubectlPath), secrets), github: ghtest.Start(t, "acme", "manifests")}
+	p.act.apiURL = p.github.URL
+	return p
 }
 
 // kubeconfigJSON turns a kubeconfig into one line of JSON (kubectl reads
@@ -80,14 +89,38 @@ func (p *pipeline) push(t *testing.T, before string) *actRun {
 }
 
 func (p *pipeline) pullRequest(t *testing.T, base string) *actRun {
+	return p.pullRequestFrom(t, base, "acme/manifests")
+}
+
+// pullRequestFrom is a pull request whose head is in headRepo (a fork when
+// it is not acme/manifests).
+func (p *pipeline) pullRequestFrom(t *testing.T, base, headRepo string) *actRun {
 	head := p.repo.git("rev-parse", "HEAD")
 	return p.act.run(t, p.repo, "pull_request", map[string]any{
 		"action": "synchronize", "number": 7,
 		"pull_request": map[string]any{"number": 7,
-			"base": map[string]any{"sha": base, "ref": "main"},
-			"head": map[string]any{"sha": head, "ref": "feature"}},
+			"base": map[string]any{"sha": base, "ref": "main", "repo": map[string]any{"full_name": "acme/manifests"}},
+			"head": map[string]any{"sha": head, "ref": "feature", "repo": map[string]any{"full_name": headRepo}}},
 		"repository": map[string]any{"full_name": "acme/manifests", "default_branch": "main"},
 	})
+}
+
+// comment returns the one comment the pipeline keeps on pull request #7,
+// failing when there is none or more than one.
+func (p *pipeline) comment(t *testing.T, run *actRun) string {
+	t.Helper()
+	cs := p.github.Comments(7)
+	if len(cs) != 1 {
+		out := ""
+		if run != nil {
+			out = tail(run.output("kustomatrix/result"), 40)
+		}
+		t.Fatalf("pull request #7 has %d comments, want exactly 1 (the sticky one)\n%s", len(cs), out)
+	}
+	if !strings.HasPrefix(cs[0].Body, "<!-- kustomatrix:kustomatrix -->\n") {
+		t.Fatalf("the comment does not start with the workflow's marker:\n%s", cs[0].Body)
+	}
+	return cs[0].Body
 }
 
 func (p *pipeline) kubectl(args ...string) string {
@@ -138,6 +171,22 @@ func TestPipeline(t *testing.T) {
 		if got := run.result("result"); got != "success" {
 			t.Fatalf("aggregator result %q, want success", got)
 		}
+		// prod records its applies as GitHub deployments, the others do not.
+		deps := p.github.Deployments()
+		var got []string
+		for _, d := range deps {
+			got = append(got, fmt.Sprintf("%s %s %v ref=%t", d.Environment, d.Payload["target"], d.States, d.Ref == first))
+		}
+		slices.Sort(got)
+		want := []string{
+			"prod apps/cart/overlays/prod [in_progress success] ref=true",
+			"prod apps/catalog/overlays/prod [in_progress success] ref=true",
+			"prod apps/checkout/overlays/prod [in_progress success] ref=true",
+			"prod apps/frontend/overlays/prod [in_progress success] ref=true",
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("GitHub deployments:\n got %q\nwant %q", got, want)
+		}
 		for _, svc := range []string{"cart", "catalog", "checkout", "frontend"} {
 			for _, env := range []string{"dev", "staging", "prod"} {
 				ns := "shop-" + svc + "-" + env
@@ -167,6 +216,18 @@ func TestPipeline(t *testing.T) {
 		if got := p.kubectl("get", "deployment", "cart-api", "-n", "shop-cart-dev", "-o", "jsonpath={.spec.replicas}"); got == "3" {
 			t.Fatal("a pull request applied to the cluster")
 		}
+		body := p.comment(t, run)
+		for _, want := range []string{"| `cart` |", "changes", "+  replicas: 3", "apps/cart/overlays/dev"} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("the comment lacks %q:\n%s", want, body)
+			}
+		}
+		if strings.Contains(body, "catalog") {
+			t.Fatalf("the comment shows a service the change does not affect:\n%s", body)
+		}
+		if n := len(p.github.Deployments()); n != 4 {
+			t.Fatalf("a pull request created deployments: %d, want the first push's 4", n)
+		}
 		p.repo.git("checkout", "-q", "main")
 		p.repo.git("branch", "-q", "-D", "feature")
 	})
@@ -191,6 +252,16 @@ func TestPipeline(t *testing.T) {
 		if out := run.output("catalog/"); !strings.Contains(out, "networkpolicy.networking.k8s.io/catalog-allow-http -n shop-catalog-prod: changed") {
 			t.Fatalf("catalog prod diff does not report the network policy change:\n%s", out)
 		}
+		// The same comment, updated: every dependent, and no longer cart's replicas.
+		body := p.comment(t, run)
+		for _, want := range []string{"| `cart` |", "| `catalog` |", "| `checkout` |", "8081"} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("the updated comment lacks %q:\n%s", want, body)
+			}
+		}
+		if strings.Contains(body, "+  replicas: 3") || strings.Contains(body, "| `frontend` |") {
+			t.Fatalf("the updated comment still shows the earlier run, or an unaffected service:\n%s", body)
+		}
 	})
 
 	t.Run("pull request changing a component diffs exactly its users", func(t *testing.T) {
@@ -214,6 +285,26 @@ func TestPipeline(t *testing.T) {
 		assertLegs(t, run, nil)
 		if got := run.result("result"); got != "success" {
 			t.Fatalf("aggregator result %q, want success", got)
+		}
+		if body := p.comment(t, run); strings.Contains(body, "| `cart` |") {
+			t.Fatalf("the comment still shows the earlier run's targets:\n%s", body)
+		}
+	})
+
+	t.Run("a pull request from a fork gets no comment", func(t *testing.T) {
+		p.onBranch(t, func() {
+			edit(t, p.repo, "apps/cart/overlays/dev/kustomization.yaml", "annotation", func(s string) string {
+				return s + "\ncommonAnnotations:\n  fork: \"yes\"\n"
+			})
+		})
+		before := p.comment(t, nil)
+		run := p.pullRequestFrom(t, first, "someone/manifests")
+		if run.Code != 0 {
+			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
+		}
+		assertLegs(t, run, legs("cart/dev=success"))
+		if after := p.comment(t, run); after != before {
+			t.Fatalf("a fork's run changed the comment:\n%s", after)
 		}
 	})
 
@@ -385,7 +476,8 @@ func TestPipelineMatrixLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &pipeline{t: t, repo: repo, cluster: c, act: newActEnv(t, cfg, filepath.Dir(c.KubectlPath),
-		map[string]string{"KUBECONFIG_DEV": kc, "KUBECONFIG_STAGING": kc, "KUBECONFIG_PROD": kc})}
+		map[string]string{"KUBECONFIG_DEV": kc, "KUBECONFIG_STAGING": kc, "KUBECONFIG_PROD": kc}), github: ghtest.Start(t, "acme", "manifests")}
+	p.act.apiURL = p.github.URL
 	first := repo.commitAll("manifests and pipeline")
 
 	run := p.push(t, "0000000000000000000000000000000000000000")
@@ -424,5 +516,9 @@ func TestPipelineMatrixLayout(t *testing.T) {
 	}
 	if out := run.output("staging (1 of 1)/"); !strings.Contains(out, "deployment.apps/catalog-api -n shop-catalog-staging: changed") {
 		t.Fatalf("the chunk leg does not diff catalog staging:\n%s", out)
+	}
+	// A chunk leg's report names its target's service and environment.
+	if body := p.comment(t, run); !strings.Contains(body, "| `catalog` |") || !strings.Contains(body, "e2e.kustomatrix.dev/changed") {
+		t.Fatalf("the comment does not show catalog staging's diff:\n%s", body)
 	}
 }
