@@ -195,8 +195,8 @@ type stepsData struct {
 	// DeploymentsIf is true (as an expression) for the environments whose
 	// applies are recorded as GitHub deployments; empty when none is.
 	DeploymentsIf string
-	Resolve           bool // find the target's path from matrix.index first
-	Environments      []environmentData
+	Resolve       bool // find the target's path from matrix.index first
+	Environments  []environmentData
 	// One credentials step serves every environment with a kubeconfig
 	// secret, choosing the secret by expression.
 	KubeconfigIf         string
