@@ -124,14 +124,16 @@ func Write(dir string, files []File) ([]Change, error) {
 			removeEmptyDir(dir, filepath.Dir(p))
 			continue
 		}
-		if err := writeAtomic(p, content[c.Path]); err != nil {
+		if err := WriteFileAtomic(p, content[c.Path]); err != nil {
 			return nil, err
 		}
 	}
 	return changes, nil
 }
 
-func writeAtomic(p string, data []byte) error {
+// WriteFileAtomic writes data to p through a temporary file and a rename, so
+// that a reader never sees half a file; missing directories are created.
+func WriteFileAtomic(p string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("creating directory for %q: %w", p, err)
 	}

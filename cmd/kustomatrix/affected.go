@@ -21,6 +21,7 @@ import (
 type affectedOptions struct {
 	repoOptions
 	base, head, files, service string
+	planFile                   string
 	githubOutput, baseSet      bool
 	githubPR                   int
 	lastDeploy, render, scan   bool
@@ -62,6 +63,7 @@ the repository (check keeps that file up to date). --scan always scans.`,
 	f.BoolVar(&o.githubOutput, "github-output", false, "also write step outputs to $GITHUB_OUTPUT")
 	f.IntVar(&o.githubPR, "github-pr", 0, "take the changed files of this pull request from the GitHub API (GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL); past GitHub's 3,000-file cap, fall back to --base")
 	f.BoolVar(&o.render, "render", false, "build the candidate targets at the merge base and at the head and keep only those whose output differs (plan.render in the configuration turns it on too)")
+	f.StringVar(&o.planFile, "plan-file", "", "also write the JSON to this file (the pull request comment marks planned targets that left no result as skipped)")
 	f.BoolVar(&o.scan, "scan", false, "always scan the repository, even when the committed paths file can answer (see above)")
 	f.BoolVar(&o.lastDeploy, "last-deploy", false, "with --base: diff from the head commit of the generated workflow's last successful push run on the deploy branch, falling back to --base")
 	return cmd
@@ -121,10 +123,18 @@ func (o *affectedOptions) run(s *streams) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(s.out)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(res); err != nil {
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
 		return err
+	}
+	data = append(data, '\n')
+	if _, err := s.out.Write(data); err != nil {
+		return err
+	}
+	if o.planFile != "" {
+		if err := generator.WriteFileAtomic(o.planFile, data); err != nil {
+			return &exitError{code: exitFailure, err: fmt.Errorf("--plan-file: %w", err)}
+		}
 	}
 	if o.githubOutput {
 		return writeGitHubOutput(repo, res, o.resolvedBase)
@@ -148,16 +158,7 @@ func (o *affectedOptions) repoForChange(s *streams, cfg *generator.Config, dir s
 	if generator.GraphChange(cs.Files, isSymlink, o.sameRefs(dir)) != "" {
 		return o.loadWith(s, dir, cfg)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, cfg.PathsFile()))
-	if err != nil {
-		return o.loadWith(s, dir, cfg) // never generated here: nothing to trust
-	}
-	repo, err := generator.RepoFromPathsFile(cfg, data)
-	if err != nil {
-		fmt.Fprintf(s.err, "kustomatrix: scanning the repository: %v\n", err)
-		return o.loadWith(s, dir, cfg)
-	}
-	return repo, nil
+	return o.committedRepo(s, dir, cfg)
 }
 
 // sameRefs reports, for a change taken from git, the kustomization files

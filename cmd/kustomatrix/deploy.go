@@ -154,15 +154,17 @@ func (o *deployOptions) newReport(s *streams, dir string, cfg *generator.Config)
 		}
 		return rpt.Report{}, false
 	}
-	if data, err := os.ReadFile(filepath.Join(dir, cfg.PathsFile())); err == nil {
-		if repo, err := generator.RepoFromPathsFile(cfg, data); err == nil {
-			if r, ok := find(repo); ok {
-				return r, nil
-			}
-		}
-	}
-	repo, err := (&repoOptions{}).loadWith(s, dir, cfg)
+	ro := &repoOptions{}
+	repo, err := ro.committedRepo(s, dir, cfg)
 	if err != nil {
+		return rpt.Report{}, err
+	}
+	if r, ok := find(repo); ok {
+		return r, nil
+	}
+	// Not in the committed file (a root added without regenerating, which
+	// check fails on): the scan decides.
+	if repo, err = ro.loadWith(s, dir, cfg); err != nil {
 		return rpt.Report{}, err
 	}
 	if r, ok := find(repo); ok {

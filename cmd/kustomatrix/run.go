@@ -188,3 +188,20 @@ func loadConfig(dir string) (*generator.Config, error) {
 	}
 	return generator.LoadConfig(generator.ConfigFile, data)
 }
+
+// committedRepo is the repository as its committed paths file records it
+// (targets, closures, services), read without scanning; when the file is
+// missing or not in the generated form, a scan (whose diagnostics, if
+// any, are printed). Commands that only need to know the targets use it:
+// at 10,000 services, reading the file costs a tenth of a scan.
+func (o *repoOptions) committedRepo(s *streams, dir string, cfg *generator.Config) (*generator.Repo, error) {
+	data, err := os.ReadFile(filepath.Join(dir, cfg.PathsFile()))
+	if err == nil {
+		repo, perr := generator.RepoFromPathsFile(cfg, data)
+		if perr == nil {
+			return repo, nil
+		}
+		fmt.Fprintf(s.err, "kustomatrix: scanning the repository: %v\n", perr)
+	}
+	return o.loadWith(s, dir, cfg)
+}

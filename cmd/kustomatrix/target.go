@@ -15,14 +15,23 @@ func newTargetCommand(s *streams) *cobra.Command {
 		Use:   "target --index N",
 		Short: "Print the path of the target at an index (the matrix layout's chunk jobs use it)",
 		Long: `Targets are numbered in the order of the generated paths file, the order
-affected uses for the matrix layout's chunk jobs. With --github-output, also
+affected uses for the matrix layout's chunk jobs; they are read from that
+file (a scan when it is missing or not in the generated form). With --github-output, also
 writes path= and environment= to $GITHUB_OUTPUT.`,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
 				return usageError("--github-output: GITHUB_OUTPUT is not set")
 			}
-			repo, _, err := o.load(s)
+			dir, err := repoDir(o.repo)
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(dir)
+			if err != nil {
+				return err
+			}
+			repo, err := o.committedRepo(s, dir, cfg)
 			if err != nil {
 				return err
 			}

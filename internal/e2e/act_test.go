@@ -74,11 +74,16 @@ runs:
 `
 
 const downloadArtifactStub = `name: download-artifact stand-in
-description: Copies the run's artifacts whose names match a pattern.
+description: Copies the run's artifact of a name, or those whose names match a pattern.
 inputs:
+  name:
+    description: one artifact, which must exist
+    required: false
+    default: ""
   pattern:
     description: a glob of artifact names
-    required: true
+    required: false
+    default: ""
   path:
     description: where to put them
     required: true
@@ -91,10 +96,20 @@ runs:
   steps:
     - shell: bash
       env:
+        NAME: ${{ inputs.name }}
         PATTERN: ${{ inputs.pattern }}
         DEST: ${{ inputs.path }}
         MERGE: ${{ inputs.merge-multiple }}
       run: |
+        if [ -n "$NAME" ]; then
+          if [ ! -d "ARTIFACTS/$NAME" ]; then
+            echo "::error::Unable to download artifact(s): Artifact not found for name: $NAME"
+            exit 1
+          fi
+          mkdir -p "$DEST"
+          cp -R "ARTIFACTS/$NAME"/. "$DEST"/
+          exit 0
+        fi
         shopt -s nullglob
         n=0
         for d in ARTIFACTS/$PATTERN; do
