@@ -7,6 +7,6 @@ package generator
 // The release process moves it forward; a repository can pin its own with
 // tool.uses and tool.version in the configuration.
 const (
-	DefaultToolUses    = "kustomatrix/kustomatrix@d4a1662d9a44bdd2aaf32e7102b5acaeeac061e2"
+	DefaultToolUses    = "kustomatrix/kustomatrix@287656c1e2a74837a06c34f213fb699b5014f853"
 	DefaultToolVersion = "v0.4.0"
 )
