@@ -88,11 +88,7 @@ func (o *affectedOptions) run(s *streams) error {
 	if o.githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
 		return usageError("--github-output: GITHUB_OUTPUT is not set (it is, inside a GitHub Actions step)")
 	}
-	dir, err := repoDir(o.repo)
-	if err != nil {
-		return err
-	}
-	cfg, err := loadConfig(dir)
+	dir, cfg, err := configAt(o.repo)
 	if err != nil {
 		return err
 	}

@@ -23,11 +23,7 @@ depend on a separately installed kustomize.`,
 			if target == "" {
 				return usageError("--target is required")
 			}
-			dir, err := repoDir(o.repo)
-			if err != nil {
-				return err
-			}
-			cfg, err := loadConfig(dir)
+			dir, cfg, err := configAt(o.repo)
 			if err != nil {
 				return err
 			}

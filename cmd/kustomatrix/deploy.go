@@ -55,11 +55,7 @@ func (o *deployOptions) load() (string, *generator.Config, error) {
 	if o.target == "" {
 		return "", nil, usageError("--target is required")
 	}
-	dir, err := repoDir(o.repo)
-	if err != nil {
-		return "", nil, err
-	}
-	cfg, err := loadConfig(dir)
+	dir, cfg, err := configAt(o.repo)
 	return dir, cfg, err
 }
 

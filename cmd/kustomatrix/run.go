@@ -137,11 +137,7 @@ func (o *repoOptions) register(cmd *cobra.Command, withStrict bool) {
 // load reads the configuration and scans the repository. Diagnostics go to
 // stderr; under --strict they fail the command with exit 2.
 func (o *repoOptions) load(s *streams) (*generator.Repo, string, error) {
-	dir, err := repoDir(o.repo)
-	if err != nil {
-		return nil, "", err
-	}
-	cfg, err := loadConfig(dir)
+	dir, cfg, err := configAt(o.repo)
 	if err != nil {
 		return nil, "", err
 	}
@@ -165,6 +161,17 @@ func (o *repoOptions) loadWith(s *streams, dir string, cfg *generator.Config) (*
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%d diagnostic(s) with --strict", len(repo.Diagnostics))}
 	}
 	return repo, nil
+}
+
+// configAt resolves --repo, which must be a directory, and reads its
+// configuration.
+func configAt(repo string) (string, *generator.Config, error) {
+	dir, err := repoDir(repo)
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err := loadConfig(dir)
+	return dir, cfg, err
 }
 
 // repoDir resolves --repo, which must be a directory.

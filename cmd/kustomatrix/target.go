@@ -23,11 +23,7 @@ writes path= and environment= to $GITHUB_OUTPUT.`,
 			if githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
 				return usageError("--github-output: GITHUB_OUTPUT is not set")
 			}
-			dir, err := repoDir(o.repo)
-			if err != nil {
-				return err
-			}
-			cfg, err := loadConfig(dir)
+			dir, cfg, err := configAt(o.repo)
 			if err != nil {
 				return err
 			}
