@@ -117,4 +117,3 @@ func steps(doc any) []map[string]any {
 	}
 	return out
 }
-
