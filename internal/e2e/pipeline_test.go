@@ -365,10 +365,34 @@ func TestPipeline(t *testing.T) {
 		}
 	})
 
+	t.Run("a pipeline that drifted from the manifests fails the plan", func(t *testing.T) {
+		p.onBranch(t, func() {
+			// A reference dropped without running kustomatrix generate: the
+			// committed paths file no longer says what checkout dev reads.
+			edit(t, p.repo, "apps/checkout/overlays/dev/kustomization.yaml", "component", func(s string) string {
+				return strings.Replace(s, "components:\n  - ../../../../components/debug\n", "", 1)
+			})
+		})
+		run := p.pullRequest(t, first)
+		assertLegs(t, run, nil)
+		if got := run.result("plan"); got != "failure" {
+			t.Fatalf("plan result %q, want failure\n%s", got, tail(run.Raw, 40))
+		}
+		if out := run.output("kustomatrix/plan"); !strings.Contains(out, "generated files are out of date; run: kustomatrix generate") || !strings.Contains(out, "kustomatrix-paths.yml") {
+			t.Fatalf("the plan does not say the pipeline drifted:\n%s", tail(out, 40))
+		}
+		if got := run.result("result"); got != "failure" {
+			t.Fatalf("aggregator result %q, want failure", got)
+		}
+	})
+
 	t.Run("an object dropped from a prune-enabled target is pruned", func(t *testing.T) {
 		edit(t, p.repo, "apps/checkout/overlays/dev/kustomization.yaml", "component", func(s string) string {
 			return strings.Replace(s, "components:\n  - ../../../../components/debug\n", "", 1)
 		})
+		if out, code := p.repo.kustomatrix("generate"); code != 0 {
+			t.Fatalf("generate: exit %d\n%s", code, out)
+		}
 		before := p.repo.git("rev-parse", "HEAD")
 		p.repo.commitAll("checkout dev without the debug component")
 		run := p.push(t, before)
