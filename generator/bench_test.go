@@ -347,17 +347,38 @@ func BenchmarkAffected(b *testing.B) {
 	})
 }
 
-// BenchmarkAffectedProcess times kustomatrix affected --files end to end.
+// BenchmarkAffectedProcess times kustomatrix affected --files end to end;
+// the 1,000-file change names kustomization files, which makes affected
+// scan, unless --checked says kustomatrix check has just passed (as in the
+// generated plan job). The --checked answer is compared with the scan's.
 func BenchmarkAffectedProcess(b *testing.B) {
 	bin := cliBinary(b)
 	forSizes(b, func(b *testing.B, n int, dir string) {
 		for _, k := range changeSizes {
+			list := filepath.Join(b.TempDir(), "changed.txt")
+			if err := os.WriteFile(list, []byte(strings.Join(changedFiles(n, k), "\n")+"\n"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			args := []string{"affected", "--repo", dir, "--files", list}
 			b.Run(fmt.Sprintf("files=%d", k), func(b *testing.B) {
-				list := filepath.Join(b.TempDir(), "changed.txt")
-				if err := os.WriteFile(list, []byte(strings.Join(changedFiles(n, k), "\n")+"\n"), 0o644); err != nil {
-					b.Fatal(err)
-				}
-				runProcess(b, 0, bin, "affected", "--repo", dir, "--files", list)
+				runProcess(b, 0, bin, args...)
+			})
+			if k == 1 {
+				continue
+			}
+			scanned, err := exec.Command(bin, append(args, "--scan")...).Output()
+			if err != nil {
+				b.Fatal(err)
+			}
+			checked, err := exec.Command(bin, append(args, "--checked")...).Output()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !bytes.Equal(checked, scanned) {
+				b.Fatalf("affected --checked differs from a scan:\n%.2000s\n---\n%.2000s", checked, scanned)
+			}
+			b.Run(fmt.Sprintf("files=%d/checked", k), func(b *testing.B) {
+				runProcess(b, 0, bin, append(args, "--checked")...)
 			})
 		}
 	})

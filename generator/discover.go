@@ -40,6 +40,7 @@ type Service struct {
 type Repo struct {
 	Config      *Config
 	kustDirs    map[string]bool
+	hasKust     func(dir string) bool // in place of kustDirs, without a scan
 	Services    []*Service // sorted by name
 	Targets     []*Target  // sorted by service, then environment
 	Diagnostics []Diagnostic
@@ -75,7 +76,12 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 }
 
 // hasKustomization reports whether dir holds a kustomization at the head.
-func (r *Repo) hasKustomization(dir string) bool { return r.kustDirs[dir] }
+func (r *Repo) hasKustomization(dir string) bool {
+	if r.hasKust != nil {
+		return r.hasKust(dir)
+	}
+	return r.kustDirs[dir]
+}
 
 // readKustomizations walks the repository (skipping .git) and parses every
 // kustomization file. On a monorepo of thousands of services this is most

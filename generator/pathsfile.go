@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -147,8 +149,10 @@ func unquote(s string) (string, error) {
 // its committed paths file, without scanning: what affected needs when a
 // change cannot have altered the dependency graph (see GraphChange). The
 // file must be in the exact generated form; anything else is an error, and
-// the caller scans instead.
-func RepoFromPathsFile(cfg *Config, data []byte) (*Repo, error) {
+// the caller scans instead. hasKustomization answers, in place of a scan,
+// whether a directory holds a kustomization file (Affected asks it about the
+// directories of changed kustomization files when it guesses removals).
+func RepoFromPathsFile(cfg *Config, data []byte, hasKustomization func(dir string) bool) (*Repo, error) {
 	_, targets, err := parsePathsFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.PathsFile(), err)
@@ -160,7 +164,20 @@ func RepoFromPathsFile(cfg *Config, data []byte) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Repo{Config: cfg, Services: services, Targets: targets}, nil
+	return &Repo{Config: cfg, Services: services, Targets: targets, hasKust: hasKustomization}, nil
+}
+
+// HasKustomizationOnDisk answers hasKustomization for RepoFromPathsFile
+// from the repository at dir.
+func HasKustomizationOnDisk(dir string) func(string) bool {
+	return func(d string) bool {
+		for _, n := range kustomizationFileNames {
+			if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(d), n)); err == nil && fi.Mode().IsRegular() {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // GraphChange says why a change may alter the dependency graph itself, or

@@ -25,6 +25,7 @@ type affectedOptions struct {
 	githubOutput, baseSet      bool
 	githubPR                   int
 	lastDeploy, render, scan   bool
+	checked                    bool
 	resolvedBase               string // the base commit git diffed from, for --github-output
 	changes                    []gitdiff.Change
 }
@@ -65,6 +66,7 @@ the repository (check keeps that file up to date). --scan always scans.`,
 	f.BoolVar(&o.render, "render", false, "build the candidate targets at the merge base and at the head and keep only those whose output differs (plan.render in the configuration turns it on too)")
 	f.StringVar(&o.planFile, "plan-file", "", "also write the JSON to this file (the pull request comment marks planned targets that left no result as skipped)")
 	f.BoolVar(&o.scan, "scan", false, "always scan the repository, even when the committed paths file can answer (see above)")
+	f.BoolVar(&o.checked, "checked", false, "kustomatrix check has just passed on this tree (the generated plan job runs it first): read the targets from the paths file whatever the change")
 	f.BoolVar(&o.lastDeploy, "last-deploy", false, "with --base: diff from the head commit of the generated workflow's last successful push run on the deploy branch, falling back to --base")
 	return cmd
 }
@@ -82,6 +84,9 @@ func (o *affectedOptions) run(s *streams) error {
 	if modes == 0 {
 		return usageError("say what changed: --base REV, --github-pr N, --files FILE|- or --service NAME")
 	}
+	if o.checked && o.scan {
+		return usageError("use one of --checked and --scan")
+	}
 	if o.lastDeploy && !o.baseSet {
 		return usageError("--last-deploy needs --base, the fallback when there is no successful run")
 	}
@@ -97,7 +102,12 @@ func (o *affectedOptions) run(s *streams) error {
 		res  *generator.AffectedResult
 	)
 	if o.service != "" {
-		if repo, err = o.loadWith(s, dir, cfg); err != nil {
+		if o.checked {
+			repo, err = o.committedRepo(s, dir, cfg)
+		} else {
+			repo, err = o.loadWith(s, dir, cfg)
+		}
+		if err != nil {
 			return err
 		}
 		res, err = selectService(repo, o.service)
@@ -144,6 +154,9 @@ func (o *affectedOptions) run(s *streams) error {
 // scans it otherwise. A broken root never fails affected: diagnostics are
 // printed, not fatal.
 func (o *affectedOptions) repoForChange(s *streams, cfg *generator.Config, dir string, cs generator.ChangeSet) (*generator.Repo, error) {
+	if o.checked {
+		return o.committedRepo(s, dir, cfg)
+	}
 	if o.scan || cs.Everything != "" {
 		return o.loadWith(s, dir, cfg)
 	}

@@ -204,7 +204,7 @@ func loadConfig(dir string) (*generator.Config, error) {
 func (o *repoOptions) committedRepo(s *streams, dir string, cfg *generator.Config) (*generator.Repo, error) {
 	data, err := os.ReadFile(filepath.Join(dir, cfg.PathsFile()))
 	if err == nil {
-		repo, perr := generator.RepoFromPathsFile(cfg, data)
+		repo, perr := generator.RepoFromPathsFile(cfg, data, generator.HasKustomizationOnDisk(dir))
 		if perr == nil {
 			return repo, nil
 		}
