@@ -41,8 +41,8 @@ type Repo struct {
 	Config      *Config
 	kustDirs    map[string]bool
 	hasKust     func(dir string) bool // in place of kustDirs, without a scan
-	Services    []*Service // sorted by name
-	Targets     []*Target  // sorted by service, then environment
+	Services    []*Service            // sorted by name
+	Targets     []*Target             // sorted by service, then environment
 	Diagnostics []Diagnostic
 }
 
