@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
@@ -14,6 +15,9 @@ type AffectedTarget struct {
 	Service     string `json:"service"`
 	Environment string `json:"environment"`
 	Path        string `json:"path"`
+	// Why says what made the target run (or, in Removed, why it is gone):
+	// "added", "closure touched: <file>", "settings changed", ...
+	Why string `json:"why,omitempty"`
 }
 
 // AffectedResult says which targets a change affects. Targets always lists
@@ -25,53 +29,147 @@ type AffectedResult struct {
 	Removed []AffectedTarget `json:"removed"`
 }
 
-// ChangeSet is what Affected needs to know about a change.
+// ChangeSet is what Affected needs to know about a change between two
+// commits (the base, which the cluster or the target branch holds, and the
+// head).
 type ChangeSet struct {
-	// Files are the changed paths (both sides of a rename; deleted files too).
+	// Files are the changed paths (both sides of a rename; deleted files
+	// too), slash-separated and relative to the repository.
 	Files []string
 	// Everything, when set, is the reason every target is affected (the base
 	// is unreachable, say); Files are then not consulted.
 	Everything string
-	// BaseTargets are the targets at the base, when known (from the paths
-	// file committed there); targets gone at the head are reported removed.
-	BaseTargets []AffectedTarget
+	// Base is the repository at the base commit, scanned with the
+	// configuration committed there. Targets at both ends make added and
+	// removed targets exact. Nil when there is no base commit (a --files
+	// list): removed targets are then unknown, and the reason says so.
+	Base *Repo
 }
 
-// Affected maps a change to the targets whose dependency closure it touches.
-// A broken root still counts: its closure covers its whole directory.
-func Affected(r *Repo, cs ChangeSet) *AffectedResult {
-	res := &AffectedResult{Targets: []AffectedTarget{}, Removed: removedTargets(r, cs)}
+// Affected maps a change to the targets it affects. A target at the head
+// is affected when
+//   - it was not a target at the base (a new directory, or one no longer
+//     referenced by another kustomization);
+//   - a changed file is in its closure at the head or at the base;
+//   - what the pipeline does for it changed: its service or environment
+//     name, its environment's settings (credentials, GitHub environment,
+//     deployments), whether it is pruned.
+//
+// Every target is affected when a file every target's run shares changed
+// (the deploy workflow, the composite actions, globalDependencies) or a
+// configuration setting every target shares did. Removed lists the
+// targets of the base that are not targets at the head. A broken root still
+// counts: its closure covers its whole directory.
+func Affected(head *Repo, cs ChangeSet) *AffectedResult {
+	res := &AffectedResult{Targets: []AffectedTarget{}, Removed: removedTargets(head, cs.Base)}
 	reason := cs.Everything
 	if reason == "" {
-		reason = globalChange(r.Config.GlobalPaths(), cs.Files)
+		reason = globalChange(head, cs)
 	}
 	if reason != "" {
 		res.All, res.Reason = true, reason
-		for _, t := range r.Targets {
-			res.Targets = append(res.Targets, AffectedTarget{t.Service, t.Environment, t.Path})
+		for _, t := range head.Targets {
+			res.Targets = append(res.Targets, AffectedTarget{Service: t.Service, Environment: t.Environment, Path: t.Path})
 		}
 		return res
 	}
-	ch := newChangeIndex(cs.Files)
-	for _, t := range r.Targets {
-		if ch.touches(t.Inputs) {
-			res.Targets = append(res.Targets, AffectedTarget{t.Service, t.Environment, t.Path})
+	var before map[string]*Target
+	if cs.Base != nil {
+		before = make(map[string]*Target, len(cs.Base.Targets))
+		for _, t := range cs.Base.Targets {
+			before[t.Path] = t
 		}
 	}
-	res.Reason = fmt.Sprintf("%d changed file(s) affect %d of %d target(s)", len(cs.Files), len(res.Targets), len(r.Targets))
+	ch := newChangeIndex(cs.Files)
+	for _, t := range head.Targets {
+		if why := targetChange(head, cs.Base, t, before, ch); why != "" {
+			res.Targets = append(res.Targets, AffectedTarget{Service: t.Service, Environment: t.Environment, Path: t.Path, Why: why})
+		}
+	}
+	res.Reason = fmt.Sprintf("%d changed file(s) affect %d of %d target(s)", len(cs.Files), len(res.Targets), len(head.Targets))
+	if cs.Base == nil {
+		res.Reason += "; removed targets are not known without a base commit"
+	}
 	return res
 }
 
-// globalChange returns why a change affects everything, or "".
-func globalChange(globals, files []string) string {
-	for _, f := range files {
-		for _, g := range globals {
-			if ok, _ := doublestar.Match(g, f); ok {
-				return fmt.Sprintf("global dependency changed: %s (matches %q)", f, g)
+// targetChange says why one head target is affected, or "".
+func targetChange(head, base *Repo, t *Target, before map[string]*Target, ch *changeIndex) string {
+	var b *Target
+	if base != nil {
+		if b = before[t.Path]; b == nil {
+			return "added"
+		}
+	}
+	if f, ok := ch.touches(t.Inputs); ok {
+		return "closure touched: " + f
+	}
+	if b == nil {
+		return ""
+	}
+	if f, ok := ch.touches(b.Inputs); ok {
+		return "closure at the base touched: " + f
+	}
+	if b.Service != t.Service || b.Environment != t.Environment {
+		return fmt.Sprintf("renamed from service %q, environment %q", b.Service, b.Environment)
+	}
+	if targetSettings(base.Config, b) != targetSettings(head.Config, t) {
+		return "pipeline settings changed"
+	}
+	return ""
+}
+
+// globalChange returns why a change affects every target, or "".
+func globalChange(head *Repo, cs ChangeSet) string {
+	configs := []*Config{head.Config}
+	if cs.Base == nil {
+		for _, f := range cs.Files {
+			if f == ConfigFile {
+				return ConfigFile + " changed, and without a base commit it cannot be compared"
+			}
+		}
+	} else {
+		configs = append(configs, cs.Base.Config)
+		if a, b := sharedSettings(cs.Base.Config), sharedSettings(head.Config); a != b {
+			return "a configuration setting every target shares changed in " + ConfigFile
+		}
+	}
+	for _, c := range configs {
+		for _, f := range cs.Files {
+			for _, g := range c.GlobalPaths() {
+				if ok, _ := doublestar.Match(g, f); ok {
+					return fmt.Sprintf("global dependency changed: %s (matches %q)", f, g)
+				}
 			}
 		}
 	}
 	return ""
+}
+
+// sharedSettings is the part of a configuration that decides how every
+// target runs, as comparable text: all of it but the per-environment and
+// per-target settings (compared target by target), discovery (which
+// decides which targets there are, compared target by target) and what
+// only the plan or the pull request comment reads.
+func sharedSettings(c *Config) string {
+	if c == nil {
+		return ""
+	}
+	s := *c
+	s.Environments, s.Prune, s.Discovery, s.Comment, s.Plan = nil, nil, Discovery{}, nil, Plan{}
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// targetSettings is what the pipeline does for one target beyond building
+// it, as comparable text: its environment's settings (credentials, GitHub
+// environment, deployments) and whether it is pruned.
+func targetSettings(c *Config, t *Target) string {
+	b, _ := json.Marshal(struct {
+		Env   Environment
+		Prune bool
+	}{c.EnvironmentSettings(t.Environment), c.Prunes(t.Path)})
+	return string(b)
 }
 
 // changeIndex holds a change so that a target's inputs are checked against
@@ -82,16 +180,18 @@ type changeIndex struct {
 	files map[string]bool // the changed paths
 	// dirs are the directories whose "dir/**" input a changed path hits:
 	// the path itself and its parents up to "." ("**") or "/".
-	dirs  map[string]bool
+	dirs  map[string]string // directory -> a changed path under it
 	paths []string
 }
 
 func newChangeIndex(files []string) *changeIndex {
-	ch := &changeIndex{files: make(map[string]bool, len(files)), dirs: map[string]bool{}, paths: files}
+	ch := &changeIndex{files: make(map[string]bool, len(files)), dirs: map[string]string{}, paths: files}
 	for _, f := range files {
 		ch.files[f] = true
 		for d := f; ; d = path.Dir(d) {
-			ch.dirs[d] = true
+			if _, ok := ch.dirs[d]; !ok {
+				ch.dirs[d] = f
+			}
 			if d == "." || d == "/" {
 				break
 			}
@@ -100,58 +200,92 @@ func newChangeIndex(files []string) *changeIndex {
 	return ch
 }
 
-// touches reports whether a changed path is among the inputs (globs of
-// closureGlobs: exact paths, "dir/**", "**", and escaped literals).
-func (ch *changeIndex) touches(inputs []string) bool {
+// touches returns a changed path among the inputs and true (globs of closureGlobs:
+// exact paths, "dir/**", "**", and escaped literals), or false. A changed path
+// also touches every input below it: a submodule bump is one changed path
+// (the gitlink) for every file inside it, and a file replaced by a
+// directory (or the reverse) changes what is below the path.
+func (ch *changeIndex) touches(inputs []string) (string, bool) {
 	for _, in := range inputs {
 		switch {
 		case in == "**":
-			if ch.dirs["."] {
-				return true
+			if f, ok := ch.dirs["."]; ok {
+				return f, true
 			}
 		case strings.Contains(in, `\`):
 			for _, f := range ch.paths {
 				if ok, _ := doublestar.Match(in, f); ok {
-					return true
+					return f, true
+				}
+				if ok, _ := doublestar.Match(in, f+"/**"); ok {
+					return f, true
 				}
 			}
 		case strings.HasSuffix(in, "/**"):
-			if ch.dirs[strings.TrimSuffix(in, "/**")] {
-				return true
+			d := strings.TrimSuffix(in, "/**")
+			if f, ok := ch.dirs[d]; ok {
+				return f, true
+			}
+			if f, ok := ch.above(d); ok {
+				return f, true
 			}
 		default:
 			if ch.files[in] {
-				return true
+				return in, true
+			}
+			if f, ok := ch.above(in); ok {
+				return f, true
 			}
 		}
 	}
-	return false
+	return "", false
 }
 
-// removedTargets reports targets of the base that the head no longer has.
-// Without the base's target list it falls back to deleted kustomization
-// files whose directory holds no target now.
-func removedTargets(r *Repo, cs ChangeSet) []AffectedTarget {
+// above returns a changed path that is a parent directory of p, if any. It
+// walks p's parents from the top and stops at the first that no changed
+// path lies under, which for almost every input is the first.
+func (ch *changeIndex) above(p string) (string, bool) {
+	for i := strings.IndexByte(p, '/'); i > 0; i = nextSlash(p, i) {
+		d := p[:i]
+		if _, ok := ch.dirs[d]; !ok {
+			return "", false
+		}
+		if ch.files[d] {
+			return d, true
+		}
+	}
+	return "", false
+}
+
+// nextSlash returns the index of the next '/' in p after i, or -1.
+func nextSlash(p string, i int) int {
+	if j := strings.IndexByte(p[i+1:], '/'); j >= 0 {
+		return i + 1 + j
+	}
+	return -1
+}
+
+// removedTargets reports the targets of the base that the head no longer
+// has: deleted, or now referenced by another kustomization. Without the
+// base (no base commit) nothing is reported: it is never guessed.
+func removedTargets(head, base *Repo) []AffectedTarget {
+	out := []AffectedTarget{}
+	if base == nil {
+		return out
+	}
 	now := map[string]bool{}
-	for _, t := range r.Targets {
+	for _, t := range head.Targets {
 		now[t.Path] = true
 	}
-	out := []AffectedTarget{}
-	if cs.BaseTargets != nil {
-		for _, t := range cs.BaseTargets {
-			if !now[t.Path] {
-				out = append(out, t)
-			}
+	for _, t := range base.Targets {
+		if now[t.Path] {
+			continue
 		}
-	} else {
-		for _, f := range cs.Files {
-			base := path.Base(f)
-			if !isKustomizationName(base) || now[path.Dir(f)] || r.hasKustomization(path.Dir(f)) {
-				continue
-			}
-			np := splitName(path.Dir(f), nil)
-			out = append(out, AffectedTarget{Service: np.candidates[len(np.candidates)-1], Environment: np.environment, Path: path.Dir(f)})
+		why := "deleted"
+		if head.hasKustomization(t.Path) {
+			why = "no longer a root (referenced by another kustomization, a component, or excluded)"
 		}
+		out = append(out, AffectedTarget{Service: t.Service, Environment: t.Environment, Path: t.Path, Why: why})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out

@@ -692,6 +692,17 @@ func referenceAffected(targets []*Target, files []string) []string {
 			if ok, _ := doublestar.Match(g.glob, f); ok {
 				hit[g.target] = true
 			}
+			if ok, _ := doublestar.Match(g.glob, f+"/**"); ok {
+				hit[g.target] = true
+			}
+		}
+		// A changed path touches every input below it (a gitlink).
+		for i, t := range targets {
+			for _, in := range t.Inputs {
+				if f != "" && strings.HasPrefix(in, f+"/") {
+					hit[i] = true
+				}
+			}
 		}
 	}
 	var out []string

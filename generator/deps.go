@@ -29,6 +29,13 @@ type analyzer struct {
 	diags     map[Diagnostic]bool
 	statCache map[string]pathKind
 	seen      listings // what the walk saw, answering most stats
+	// links are the repository's symbolic links (usually none), followed
+	// as the operating system follows them (and so kustomize) by follow,
+	// which remembers each path in followed.
+	links    symlinks
+	followed map[string]*linkPath
+	realOnce sync.Once
+	realRoot string // dir with its own links followed
 }
 
 type pathKind int
@@ -43,7 +50,8 @@ const (
 // (nil: none) to answer stats; it asks fsys about other paths.
 func newAnalyzer(fsys filesys.FileSystem, dir, restrictor string, kusts map[string]*kustomization, seen listings) *analyzer {
 	return &analyzer{fsys: fsys, dir: dir, rootOnly: restrictor != LoadRestrictorNone, kusts: kusts,
-		memo: map[*kustomization]inputSet{}, diags: map[Diagnostic]bool{}, statCache: map[string]pathKind{}, seen: seen}
+		memo: map[*kustomization]inputSet{}, diags: map[Diagnostic]bool{}, statCache: map[string]pathKind{}, seen: seen,
+		followed: map[string]*linkPath{}}
 }
 
 // roots returns the kustomization directories that no other kustomization
@@ -106,11 +114,12 @@ func (a *analyzer) link() {
 			if !r.resolved || !r.inRepo {
 				continue
 			}
-			r.kust = a.kusts[r.path]
+			rp, lp := a.resolveLinks(r.path)
+			r.kust = a.kusts[rp]
 			// A guessed reference (k.Err) is only ever stat'ed when it
 			// names a kustomization; most are words, not paths.
-			if k.Err == nil || r.kust != nil {
-				r.kind = a.stat(r.path)
+			if (k.Err == nil || r.kust != nil) && (lp == nil || lp.problem == "") {
+				r.kind = a.stat(rp)
 			}
 			r.linked = true
 		}
@@ -144,6 +153,10 @@ func (a *analyzer) lookup(k *kustomization, r *reference) (*kustomization, pathK
 	}
 	p, ok := r.target(k.Dir)
 	if !ok {
+		return nil, pathMissing
+	}
+	p, lp := a.resolveLinks(p)
+	if lp != nil && lp.problem != "" {
 		return nil, pathMissing
 	}
 	sub := a.kusts[p]
@@ -284,6 +297,9 @@ func (a *analyzer) closure(k *kustomization, stack map[*kustomization]bool) (inp
 	}
 	set := inputSet{}
 	set[k.File] = false
+	if len(a.links) > 0 {
+		a.addFileLink(k, set)
+	}
 	if k.Err != nil {
 		set[k.Dir] = true
 	}
@@ -323,6 +339,9 @@ func (a *analyzer) addRef(k *kustomization, r *reference, set inputSet, stack ma
 		if kust == nil || kust == k || stack[kust] || kind != pathDir {
 			return false
 		}
+		if _, lp := a.resolveLinks(p); lp != nil {
+			addLinks(set, lp)
+		}
 		sub, cyclic := a.closure(kust, stack)
 		for q, d := range sub {
 			set[q] = set[q] || d
@@ -337,7 +356,21 @@ func (a *analyzer) addRef(k *kustomization, r *reference, set inputSet, stack ma
 		}
 		return false
 	}
+	p, lp := a.resolveLinks(p)
+	if lp != nil {
+		addLinks(set, lp)
+		if lp.problem != "" {
+			a.reportLinkProblem(at, lp)
+			return false
+		}
+	}
 	kust, kind := a.lookup(k, r)
+	if r.Kind == refKustomization && kind == pathDir && p != k.Dir && within(p, k.Dir) {
+		// kustomize refuses a base at or above a kustomization it loads
+		// from: a link to a parent directory, say.
+		a.reportAt(at, KindCycle, "%s %q is %q, a parent directory of this kustomization; kustomize refuses it as a cycle", r.Field, r.Value, p)
+		return false
+	}
 	if r.Kind == refKustomization && kust != nil && kind == pathDir {
 		if stack[kust] {
 			a.reportAt(at, KindCycle, "%s %q refers back to a kustomization that includes this one", r.Field, r.Value)
@@ -362,8 +395,13 @@ func (a *analyzer) addRef(k *kustomization, r *reference, set inputSet, stack ma
 		if r.Kind == refKustomization && r.Field != "resources" && r.Field != "components" {
 			a.addPluginInputs(k, r, p, set)
 		}
+		// The verdict is kustomize's: on the path with its links followed.
 		if a.rootOnly && r.Kind != refDir && !within(k.Dir, p) {
-			a.reportAt(at, KindLoadRestrictor, "%s %q is outside %q; kustomize's load restrictor rootOnly rejects it (set kustomize.loadRestrictor: none to allow it)", r.Field, r.Value, k.Dir)
+			if lp != nil {
+				a.reportAt(at, KindLoadRestrictor, "%s %q is a symbolic link to %q, outside %q; kustomize's load restrictor rootOnly rejects it (set kustomize.loadRestrictor: none to allow it)", r.Field, r.Value, p, k.Dir)
+			} else {
+				a.reportAt(at, KindLoadRestrictor, "%s %q is outside %q; kustomize's load restrictor rootOnly rejects it (set kustomize.loadRestrictor: none to allow it)", r.Field, r.Value, k.Dir)
+			}
 		}
 	default:
 		if r.Kind == refDir {
@@ -375,7 +413,11 @@ func (a *analyzer) addRef(k *kustomization, r *reference, set inputSet, stack ma
 			return false
 		}
 		set[p] = false // creating it must mark the target as affected
-		a.reportAt(at, KindMissing, "%s %q does not exist", r.Field, r.Value)
+		if lp != nil {
+			a.reportAt(at, KindMissing, "%s %q is a dangling symbolic link: %q leads to %q, which does not exist", r.Field, r.Value, lp.links[0], p)
+		} else {
+			a.reportAt(at, KindMissing, "%s %q does not exist", r.Field, r.Value)
+		}
 	}
 	return false
 }

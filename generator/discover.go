@@ -38,11 +38,14 @@ type Service struct {
 
 // Repo is what Scan learns about a manifest repository.
 type Repo struct {
-	Config      *Config
-	kustDirs    map[string]bool
-	hasKust     func(dir string) bool // in place of kustDirs, without a scan
-	Services    []*Service            // sorted by name
-	Targets     []*Target             // sorted by service, then environment
+	Config   *Config
+	kustDirs map[string]bool
+	hasKust  func(dir string) bool // in place of kustDirs, without a scan
+	Services []*Service            // sorted by name
+	Targets  []*Target             // sorted by service, then environment
+	// Submodules are the git submodules some target's closure reaches
+	// into (.gitmodules paths), sorted: the generated checkouts fetch them.
+	Submodules  []string
 	Diagnostics []Diagnostic
 }
 
@@ -51,11 +54,12 @@ type Repo struct {
 // in individual kustomizations are Diagnostics; a layout that would make the
 // output ambiguous (two roots with one name) is a *ConfigError.
 func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
-	kusts, seen, diags, err := readKustomizations(fsys, dir)
+	kusts, seen, links, diags, err := readKustomizations(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
 	an := newAnalyzer(fsys, dir, cfg.Kustomize.LoadRestrictor, kusts, seen)
+	an.links = links
 	roots := an.roots()
 	roots = filterRoots(roots, cfg.Discovery)
 	targets, err := nameTargets(roots, cfg)
@@ -64,6 +68,9 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 	}
 	an.closureGlobs(targets)
 	diags = append(diags, an.diagnostics()...)
+	diags = append(diags, an.danglingKustomizations()...)
+	submodules, smDiags := submodulesRead(fsys, dir, targets)
+	diags = append(diags, smDiags...)
 	services, err := groupServices(targets)
 	if err != nil {
 		return nil, err
@@ -72,7 +79,7 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 	for d := range kusts {
 		dirs[d] = true
 	}
-	return &Repo{Config: cfg, kustDirs: dirs, Services: services, Targets: targets, Diagnostics: sortDiagnostics(diags)}, nil
+	return &Repo{Config: cfg, kustDirs: dirs, Services: services, Targets: targets, Submodules: submodules, Diagnostics: sortDiagnostics(diags)}, nil
 }
 
 // hasKustomization reports whether dir holds a kustomization at the head.
@@ -88,11 +95,12 @@ func (r *Repo) hasKustomization(dir string) bool {
 // of a scan, so the walk runs on several goroutines, each kustomization is
 // parsed on a free core as soon as the walk finds it, and the directory
 // listings are returned for the analyzer, which would otherwise stat every
-// path again.
-func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustomization, listings, []Diagnostic, error) {
+// path again, with the symbolic links the walk met (not followed).
+func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustomization, listings, symlinks, []Diagnostic, error) {
 	var (
 		mu     sync.Mutex
 		seen   = listings{}
+		links  = symlinks{}
 		diags  []Diagnostic
 		parsed []*kustomization
 		fail   walkError
@@ -134,19 +142,24 @@ func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustom
 			jobs <- [2]string{rel, path.Join(rel, names[0])}
 		}
 	}
+	link := func(rel, target string) {
+		mu.Lock()
+		links[rel] = target
+		mu.Unlock()
+	}
 	var err error
 	if isDisk(fsys) {
-		err = walkDisk(dir, visit)
+		err = walkDisk(dir, visit, link)
 	} else {
-		err = walkFS(fsys, dir, visit)
+		err = walkFS(fsys, dir, visit, link)
 	}
 	close(jobs)
 	wg.Wait()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("scanning %q: %w", dir, err)
+		return nil, nil, nil, nil, fmt.Errorf("scanning %q: %w", dir, err)
 	}
 	if fail.err != nil {
-		return nil, nil, nil, fail.err
+		return nil, nil, nil, nil, fail.err
 	}
 	kusts := make(map[string]*kustomization, len(parsed))
 	for _, k := range parsed {
@@ -155,7 +168,20 @@ func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustom
 			diags = append(diags, *k.Err)
 		}
 	}
-	return kusts, seen, diags, nil
+	return kusts, seen, links, diags, nil
+}
+
+// symlinks are the symbolic links a walk met, by slash-separated repository
+// path, each with its target as written: "" when the file system cannot
+// tell (see readlinker), and fsys.CleanedAbs follows the link instead.
+type symlinks map[string]string
+
+// readlinker is a file system that can say where a symbolic link points,
+// which filesys.FileSystem cannot: a walk through fsys asks it, if fsys
+// implements it, so that the links in the middle of a chain are known
+// (CleanedAbs only gives the end of the chain).
+type readlinker interface {
+	Readlink(name string) (string, error)
 }
 
 // listings are the directory listings a walk of the repository read, by
@@ -237,11 +263,12 @@ func isDisk(fsys filesys.FileSystem) bool {
 var diskFSType = reflect.TypeOf(filesys.MakeFsOnDisk())
 
 // walkFS calls visit for every directory under dir (dir included; not
-// following symlinks, skipping .git), with its entries sorted by name,
-// through fsys.Walk.
-func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []dirEntry)) error {
+// following symlinks, skipping .git), with its entries sorted by name, and
+// link for every symbolic link, through fsys.Walk.
+func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []dirEntry), link func(rel, target string)) error {
 	var order []string
 	listing := map[string][]dirEntry{}
+	rl, _ := fsys.(readlinker)
 	err := fsys.Walk(dir, func(p string, info fs.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -251,7 +278,15 @@ func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []d
 		name := filepath.Base(p)
 		if p != dir {
 			parent := relSlash(dir, filepath.Dir(p))
-			listing[parent] = append(listing[parent], dirEntry{name: name, dir: info.IsDir(), symlink: info.Mode()&fs.ModeSymlink != 0})
+			symlink := info.Mode()&fs.ModeSymlink != 0
+			listing[parent] = append(listing[parent], dirEntry{name: name, dir: info.IsDir(), symlink: symlink})
+			if symlink {
+				target := ""
+				if rl != nil {
+					target, _ = rl.Readlink(p)
+				}
+				link(joinRel(parent, name), target)
+			}
 		}
 		if !info.IsDir() {
 			return nil
@@ -279,7 +314,7 @@ func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []d
 // listing gives each entry's type without a stat (sorted, as walkFS's), and
 // directories are read concurrently. Of several errors it returns the one
 // filepath.Walk would have met first.
-func walkDisk(dir string, visit func(rel string, ents []dirEntry)) error {
+func walkDisk(dir string, visit func(rel string, ents []dirEntry), link func(rel, target string)) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
@@ -318,6 +353,11 @@ func walkDisk(dir string, visit func(rel string, ents []dirEntry)) error {
 					ents[i] = dirEntry{name: d.Name(), dir: d.IsDir(), symlink: d.Type()&fs.ModeSymlink != 0}
 					if d.IsDir() && d.Name() != ".git" {
 						subdirs = append(subdirs, joinRel(rel, d.Name()))
+					}
+					if ents[i].symlink {
+						// A link unreadable here is followed by CleanedAbs.
+						target, _ := os.Readlink(filepath.Join(dir, filepath.FromSlash(rel), d.Name()))
+						link(joinRel(rel, d.Name()), target)
 					}
 				}
 				if err == nil {

@@ -68,15 +68,17 @@ func (c *Config) GeneratedPaths() []string {
 	return ps
 }
 
-// GlobalPaths are the globs whose change affects every target: the
-// configuration, the generated workflows and actions (they say how every
-// target is diffed and applied), and globalDependencies. The paths file is
-// not among them: it is derived from the manifests, and the manifest change
-// behind any change to it already maps to exactly the targets concerned.
+// GlobalPaths are the globs whose change affects every target: the files
+// every target's run shares (the reusable deploy workflows and the
+// composite actions say how every target is diffed and applied) and
+// globalDependencies. The caller workflow, the configuration and the paths
+// file are not among them: they are derived from the configuration and the
+// manifests, and Affected compares those target by target at both commits
+// (a new service changes the caller, and runs that service only).
 func (c *Config) GlobalPaths() []string {
-	g := []string{ConfigFile, c.chunkPath()}
+	g := []string{c.chunkPath()}
 	for _, p := range c.GeneratedPaths() {
-		if p != c.PathsFile() {
+		if p != c.PathsFile() && p != c.workflowPath() {
 			g = append(g, p)
 		}
 	}
@@ -182,6 +184,7 @@ type renderData struct {
 	ChunkSteps   stepsData // the steps of a chunk leg (matrix layout)
 	Global       []string
 	Targets      []*Target
+	Submodules   bool // a closure reaches into a git submodule: checkouts fetch them
 }
 
 // stepsData is what the shared deploy steps need: where the job finds its
@@ -189,6 +192,7 @@ type renderData struct {
 type stepsData struct {
 	Name              string
 	Pins              pins
+	Submodules        bool
 	EnvExpr, PathExpr string
 	GitHubEnvExpr     string // the target's GitHub environment
 	Comment           bool   // diff legs leave a report for the comment
@@ -220,7 +224,8 @@ type environmentData struct {
 func newRenderData(r *Repo) (*renderData, error) {
 	c := r.Config
 	d := &renderData{ConfigFile: ConfigFile, Sync: c.Sync, Header: Header + "\n" + headerHelp, Name: c.Name, DeployBranch: c.DeployBranch,
-		RunsOn: runsOn(c.RunsOn), Global: c.GlobalPaths(), Targets: r.Targets, Matrix: r.MatrixLayout()}
+		RunsOn: runsOn(c.RunsOn), Global: c.GlobalPaths(), Targets: r.Targets, Matrix: r.MatrixLayout(),
+		Submodules: len(r.Submodules) > 0}
 	d.Pins = pins{Checkout: pinCheckout, AWS: pinAWS, UploadArtifact: pinUploadArtifact, DownloadArtifact: pinDownloadArtifact,
 		Tool: c.Tool.Uses + " # " + c.Tool.Version}
 	d.Comment = c.CommentOnPullRequests()
@@ -272,7 +277,7 @@ func newRenderData(r *Repo) (*renderData, error) {
 // newStepsData writes the credentials steps for jobs that find their
 // environment in envExpr.
 func newStepsData(d *renderData, c *Config, envs []string, envSecret map[string]string, envExpr, pathExpr, githubEnvExpr string, resolve bool) (stepsData, error) {
-	sd := stepsData{Name: d.Name, Pins: d.Pins, EnvExpr: envExpr, PathExpr: pathExpr, GitHubEnvExpr: githubEnvExpr, Resolve: resolve, Comment: d.Comment}
+	sd := stepsData{Name: d.Name, Pins: d.Pins, Submodules: d.Submodules, EnvExpr: envExpr, PathExpr: pathExpr, GitHubEnvExpr: githubEnvExpr, Resolve: resolve, Comment: d.Comment}
 	var deploymentConds []string
 	for _, name := range envs {
 		e := c.EnvironmentSettings(name)

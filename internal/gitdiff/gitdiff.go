@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -56,44 +58,101 @@ func (r Repo) isRepo() bool {
 	return err == nil
 }
 
-// Change is one file a change touched, with its blob at the merge base and
-// at the head ("" where the file does not exist).
+// Change is one file a change touched, with its blob and mode at the base
+// and at the head ("" where the file does not exist there; Old or New is
+// also "" for what is not a regular file, and New for a working-tree file).
 type Change struct {
-	Path     string
-	Old, New string
+	Path             string
+	Old, New         string
+	OldMode, NewMode string // git's octal modes: 100644, 100755, 120000 (symlink), 160000 (gitlink), 040000
 }
 
-// Changes lists the files that differ between the merge base of base and
-// head, and head: what the change itself touched, not what happened on the
-// base branch meanwhile. Renames count on both sides. Each comes with the
-// blob ids of both sides, which Objects reads without looking a path up in
-// a tree again (in a tree of 10,000 directories, that lookup costs ms).
-func (r Repo) Changes(base, head string) ([]Change, error) {
+// Symlink reports whether either side of the change is a symbolic link.
+func (c Change) Symlink() bool { return c.OldMode == modeSymlink || c.NewMode == modeSymlink }
+
+// Gitlink reports whether either side of the change is a submodule.
+func (c Change) Gitlink() bool { return c.OldMode == modeGitlink || c.NewMode == modeGitlink }
+
+const (
+	modeSymlink = "120000"
+	modeGitlink = "160000"
+)
+
+// Range is a change between two commits, resolved to full hashes.
+type Range struct {
+	Base string // the base revision, resolved
+	Head string // the head commit; HEAD's when the head is the working tree
+	// From is the commit the change is taken from: the merge base of Base
+	// and Head, or Base itself when the base is deployed state.
+	From string
+}
+
+// Resolve resolves a change. head "" is the working tree (its commit is
+// HEAD). A deployed base (what the cluster holds: the last deployed commit
+// of a push) is diffed against the head directly, two dots, so that a
+// force push reconciles everything that differs from it, including what
+// only the discarded commits changed. Otherwise the change is taken from
+// the merge base, three dots: what a pull request changes, not what
+// happened on the base branch meanwhile. A base or merge base this clone
+// does not have is *Unavailable.
+func (r Repo) Resolve(base, head string, deployed bool) (Range, error) {
 	b, err := r.ResolveCommit(base)
 	if err != nil {
-		return nil, err
+		return Range{}, err
 	}
-	h, err := r.ResolveCommit(head)
+	rev := head
+	if rev == "" {
+		rev = "HEAD"
+	}
+	h, err := r.ResolveCommit(rev)
 	var un *Unavailable
 	if errors.As(err, &un) {
 		// Unlike a lost base, a head that is not there is a mistake.
-		return nil, fmt.Errorf("head %q is not a commit in this clone", head)
+		return Range{}, fmt.Errorf("head %q is not a commit in this clone", rev)
 	}
 	if err != nil {
-		return nil, err
+		return Range{}, err
+	}
+	if deployed {
+		return Range{Base: b, Head: h, From: b}, nil
 	}
 	mb, err := r.git("merge-base", b, h)
 	if err != nil {
 		shallow, _ := r.git("rev-parse", "--is-shallow-repository")
 		if strings.TrimSpace(string(shallow)) == "true" {
-			return nil, &Unavailable{Reason: fmt.Sprintf("no merge base of %s and %s in this shallow clone (check out with fetch-depth: 0)", short(b), short(h))}
+			return Range{}, &Unavailable{Reason: fmt.Sprintf("no merge base of %s and %s in this shallow clone (check out with fetch-depth: 0)", short(b), short(h))}
 		}
-		return nil, &Unavailable{Reason: fmt.Sprintf("%s and %s have no merge base (unrelated histories or a force push)", short(b), short(h))}
+		return Range{}, &Unavailable{Reason: fmt.Sprintf("%s and %s have no merge base (unrelated histories or a force push)", short(b), short(h))}
 	}
+	return Range{Base: b, Head: h, From: strings.TrimSpace(string(mb))}, nil
+}
+
+// Changes lists the files that differ between the merge base of base and
+// head, and head: what the change itself touched, not what happened on the
+// base branch meanwhile. See Diff.
+func (r Repo) Changes(base, head string) ([]Change, error) {
+	rg, err := r.Resolve(base, head, false)
+	if err != nil {
+		return nil, err
+	}
+	return r.Diff(rg.From, rg.Head)
+}
+
+// Diff lists the files that differ between the commit from and head: a
+// commit, or "" for the working tree (tracked files as they are on disk,
+// and untracked files that are not ignored). Renames count on both sides.
+// Each comes with the blob ids of both sides, which Objects reads without
+// looking a path up in a tree again (in a tree of 10,000 directories, that
+// lookup costs ms). Paths are relative to Dir, limited to it.
+func (r Repo) Diff(from, head string) ([]Change, error) {
 	// --relative: paths relative to Dir, limited to it, when the manifest
 	// repository is a subdirectory of the git repository. --raw -z gives
 	// ":oldmode newmode oldid newid status\0path\0" per file.
-	out, err := r.git("diff", "--raw", "--no-abbrev", "--no-renames", "--relative", "-z", strings.TrimSpace(string(mb)), h, "--")
+	args := []string{"diff", "--raw", "--no-abbrev", "--no-renames", "--relative", "-z", from}
+	if head != "" {
+		args = append(args, head)
+	}
+	out, err := r.git(append(args, "--")...)
 	if err != nil {
 		return nil, err
 	}
@@ -104,15 +163,43 @@ func (r Repo) Changes(base, head string) ([]Change, error) {
 		if len(meta) != 5 || !strings.HasPrefix(meta[0], ":") {
 			return nil, fmt.Errorf("git diff --raw: unexpected %q", fields[i])
 		}
-		changes = append(changes, Change{Path: fields[i+1], Old: blobID(meta[0], meta[2]), New: blobID(meta[1], meta[3])})
+		oldMode, newMode := presentMode(strings.TrimPrefix(meta[0], ":")), presentMode(meta[1])
+		changes = append(changes, Change{Path: fields[i+1], Old: blobID(oldMode, meta[2]), New: blobID(newMode, meta[3]),
+			OldMode: oldMode, NewMode: newMode})
+	}
+	if head != "" {
+		return changes, nil
+	}
+	out, err = r.git("ls-files", "-z", "--others", "--exclude-standard", "--", ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range strings.Split(string(out), "\x00") {
+		if p == "" {
+			continue
+		}
+		mode := "100644"
+		if fi, err := os.Lstat(filepath.Join(r.Dir, filepath.FromSlash(p))); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			mode = modeSymlink
+		}
+		changes = append(changes, Change{Path: p, NewMode: mode})
 	}
 	return changes, nil
 }
 
-// blobID is id, or "" for the zero id of a side where the file is absent
-// and for what is not a regular file (a submodule, a symlink).
+// presentMode is mode, or "" for the zero mode of a side where the path is
+// absent.
+func presentMode(mode string) string {
+	if strings.Trim(mode, "0") == "" {
+		return ""
+	}
+	return mode
+}
+
+// blobID is id, or "" for the zero id (a side where the file is absent, or
+// a working-tree file) and for what is not a regular file (a submodule, a
+// symlink).
 func blobID(mode, id string) string {
-	mode = strings.TrimPrefix(mode, ":")
 	if strings.Trim(id, "0") == "" || (mode != "100644" && mode != "100755") {
 		return ""
 	}
@@ -193,4 +280,14 @@ func (r Repo) Objects(ids []string) (map[string][]byte, error) {
 		out = out[size+1:]
 	}
 	return objs, nil
+}
+
+// Prefix returns Dir relative to the top of the work tree, slash-separated,
+// "" at the top: where the manifest repository is inside a commit.
+func (r Repo) Prefix() (string, error) {
+	out, err := r.git("rev-parse", "--show-prefix")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(string(out), "\n"), "/"), nil
 }

@@ -5,13 +5,8 @@
 package render
 
 import (
-	"archive/tar"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"os/exec"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -21,6 +16,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kustomatrix/kustomatrix/generator"
+	"github.com/kustomatrix/kustomatrix/internal/gitdiff"
+	"github.com/kustomatrix/kustomatrix/internal/gitfs"
 )
 
 // Object is one rendered Kubernetes object.
@@ -81,64 +78,22 @@ func Build(fsys filesys.FileSystem, dir, target string, cfg *generator.Config) (
 	return objs, all, nil
 }
 
-// GitTree loads a revision of the repository at repoDir into an in-memory
-// file system (from git objects: no second checkout) and returns it with
-// the directory the tree sits in.
-func GitTree(repoDir, rev string) (filesys.FileSystem, string, error) {
-	// The manifest repository may be a subdirectory of the git repository.
-	out, err := exec.Command("git", "-C", repoDir, "rev-parse", "--show-toplevel", "--show-prefix").Output()
-	lines := strings.Split(string(out), "\n")
-	if err != nil || len(lines) < 2 {
-		return nil, "", fmt.Errorf("%s is not in a git repository: %v", repoDir, err)
-	}
-	top, tree := lines[0], rev
-	if p := strings.TrimSpace(lines[1]); p != "" {
-		tree = rev + ":" + strings.TrimSuffix(p, "/")
-	}
-	cmd := exec.Command("git", "-C", top, "archive", "--format=tar", tree)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err = cmd.Output()
+// AtCommit opens the repository at repoDir as it is at commit rev, read
+// from git objects as they are stored (no checkout; any name git can store,
+// symlinks resolved as the OS would), and returns the file system with the
+// directory the manifest repository is in there. Close the file system
+// when done.
+func AtCommit(repoDir, rev string) (*gitfs.FS, string, error) {
+	fsys, err := gitfs.Open(repoDir, rev)
 	if err != nil {
-		if strings.Contains(stderr.String(), "not a valid object name") || strings.Contains(stderr.String(), "not a tree object") {
-			return filesys.MakeFsInMemory(), "/repo", nil // the directory did not exist at rev
-		}
-		return nil, "", fmt.Errorf("git archive %s: %s", tree, strings.TrimSpace(stderr.String()))
-	}
-	const root = "/repo"
-	fsys := filesys.MakeFsInMemory()
-	if err := fsys.MkdirAll(root); err != nil {
 		return nil, "", err
 	}
-	tr := tar.NewReader(bytes.NewReader(out))
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, "", fmt.Errorf("reading git archive of %s: %w", rev, err)
-		}
-		p := path.Join(root, h.Name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := fsys.MkdirAll(p); err != nil {
-				return nil, "", err
-			}
-		case tar.TypeReg:
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				return nil, "", err
-			}
-			if err := fsys.MkdirAll(path.Dir(p)); err != nil {
-				return nil, "", err
-			}
-			if err := fsys.WriteFile(p, data); err != nil {
-				return nil, "", err
-			}
-		}
+	prefix, err := gitdiff.Repo{Dir: repoDir}.Prefix()
+	if err != nil {
+		fsys.Close()
+		return nil, "", err
 	}
-	return fsys, root, nil
+	return fsys, filepath.Join(fsys.Root(), filepath.FromSlash(prefix)), nil
 }
 
 // Change is how one object differs between two renderings.
