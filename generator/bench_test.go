@@ -734,18 +734,6 @@ func BenchmarkAffectedGitProcess(b *testing.B) {
 		gitDir := synthHistory(b, n, dir, changed)
 		b.Setenv("GIT_DIR", gitDir)
 		b.Setenv("GIT_WORK_TREE", dir)
-		args := []string{"affected", "--repo", dir, "--base", "before", "--head", "after"}
-		fast, err := exec.Command(bin, args...).Output()
-		if err != nil {
-			b.Fatal(err)
-		}
-		scanned, err := exec.Command(bin, append(args, "--scan")...).Output()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if !bytes.Equal(fast, scanned) {
-			b.Fatalf("affected from the paths file differs from a scan:\n%.2000s\n---\n%.2000s", fast, scanned)
-		}
 		kusts := 0
 		for _, f := range changed {
 			if IsKustomizationFile(f) {
@@ -753,9 +741,30 @@ func BenchmarkAffectedGitProcess(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(kusts), "kustomizations-changed")
-		b.Run(fmt.Sprintf("files=%d", len(changed)), func(b *testing.B) {
-			runProcess(b, 0, bin, args...)
-		})
+		for _, c := range []struct{ name, base string }{
+			// Tag bumps: the graph is the same at both ends, nothing but
+			// the head's paths file is read.
+			{"files=1000", "before"},
+			// One kustomization gained a reference at the head: the base
+			// is scanned too, from git objects.
+			{"files=1001/graph-change", "before-graph"},
+		} {
+			args := []string{"affected", "--repo", dir, "--base", c.base, "--deployed"}
+			fast, err := exec.Command(bin, append(args, "--checked")...).Output()
+			if err != nil {
+				b.Fatal(err)
+			}
+			scanned, err := exec.Command(bin, append(args, "--scan")...).Output()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !bytes.Equal(fast, scanned) {
+				b.Fatalf("affected --checked differs from a scan of both ends:\n%.2000s\n---\n%.2000s", fast, scanned)
+			}
+			b.Run(c.name, func(b *testing.B) {
+				runProcess(b, 0, bin, append(args, "--checked")...)
+			})
+		}
 	})
 }
 
@@ -764,7 +773,7 @@ func BenchmarkAffectedGitProcess(b *testing.B) {
 // changed files are at a previous revision.
 func synthHistory(b *testing.B, n int, dir string, changed []string) string {
 	b.Helper()
-	gitDir := filepath.Join(filepath.Dir(dir), fmt.Sprintf("history-%d.git", n))
+	gitDir := filepath.Join(filepath.Dir(dir), fmt.Sprintf("history-graph-%d.git", n))
 	env := append(os.Environ(), "GIT_DIR="+gitDir, "GIT_WORK_TREE="+dir,
 		"GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@example.com")
 	git := func(stdin string, args ...string) string {
@@ -820,6 +829,22 @@ func synthHistory(b *testing.B, n int, dir string, changed []string) string {
 	git(info.String(), "update-index", "--index-info")
 	git("", "commit", "-q", "-m", "before")
 	git("", "tag", "before")
+	// before-graph: "before" with one more reference in the first
+	// service's prod overlay, so that the change from it to "after"
+	// alters the dependency graph.
+	overlay := "apps/" + synthService(0) + "/overlays/prod/kustomization.yaml"
+	data, err := os.ReadFile(filepath.Join(dir, overlay))
+	if err != nil {
+		b.Fatal(err)
+	}
+	extra := filepath.Join(old, "graph")
+	if err := os.WriteFile(extra, append(data, "\n# and one more\nconfigurations:\n  - ../../base/deployment.yaml\n"...), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	sha := git(extra+"\n", "hash-object", "-w", "--stdin-paths")
+	git(fmt.Sprintf("100644 %s\t%s\n", sha, overlay), "update-index", "--index-info")
+	git("", "commit", "-q", "-m", "before-graph")
+	git("", "tag", "before-graph")
 	git("", "add", "-A")
 	git("", "commit", "-q", "-m", "after")
 	git("", "tag", "after")
