@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -44,6 +45,13 @@ type ChangeSet struct {
 	// removed targets exact. Nil when there is no base commit (a --files
 	// list): removed targets are then unknown, and the reason says so.
 	Base *Repo
+	// SharedExplained says the shared generated files (the deploy
+	// workflows, the composite actions) are, at both ends, exactly what
+	// Render writes for that end's configuration and targets (see
+	// SharedFilesGenerated): a change to them then follows from changes
+	// Affected compares itself (an environment's credentials, say), and is
+	// not by itself a reason for every target to run.
+	SharedExplained bool
 }
 
 // Affected maps a change to the targets it affects. A target at the head
@@ -135,8 +143,12 @@ func globalChange(head *Repo, cs ChangeSet) string {
 		}
 	}
 	for _, c := range configs {
+		globals := c.GlobalPaths()
+		if cs.SharedExplained {
+			globals = c.GlobalDependencies
+		}
 		for _, f := range cs.Files {
-			for _, g := range c.GlobalPaths() {
+			for _, g := range globals {
 				if ok, _ := doublestar.Match(g, f); ok {
 					return fmt.Sprintf("global dependency changed: %s (matches %q)", f, g)
 				}
@@ -177,7 +189,7 @@ func targetSettings(c *Config, t *Target) string {
 // than the inputs of every target (330,000 of them for 10,000 services),
 // makes Affected cost one pass over the inputs.
 type changeIndex struct {
-	files map[string]bool // the changed paths
+	files map[string]string // the changed paths (and the names they stand for) -> the changed path
 	// dirs are the directories whose "dir/**" input a changed path hits:
 	// the path itself and its parents up to "." ("**") or "/".
 	dirs  map[string]string // directory -> a changed path under it
@@ -185,9 +197,20 @@ type changeIndex struct {
 }
 
 func newChangeIndex(files []string) *changeIndex {
-	ch := &changeIndex{files: make(map[string]bool, len(files)), dirs: map[string]string{}, paths: files}
+	ch := &changeIndex{files: make(map[string]string, len(files)), dirs: map[string]string{}, paths: files}
 	for _, f := range files {
-		ch.files[f] = true
+		ch.files[f] = f
+		// kustomize refuses a directory with two kustomization files: a
+		// second one added (or one of two removed) changes the build of
+		// every target that reads the directory's kustomization, under
+		// whichever name the closure has it.
+		if IsKustomizationFile(f) {
+			for _, n := range kustomizationFileNames {
+				if alt := path.Join(path.Dir(f), n); ch.files[alt] == "" {
+					ch.files[alt] = f
+				}
+			}
+		}
 		for d := f; ; d = path.Dir(d) {
 			if _, ok := ch.dirs[d]; !ok {
 				ch.dirs[d] = f
@@ -230,8 +253,8 @@ func (ch *changeIndex) touches(inputs []string) (string, bool) {
 				return f, true
 			}
 		default:
-			if ch.files[in] {
-				return in, true
+			if f, ok := ch.files[in]; ok {
+				return f, true
 			}
 			if f, ok := ch.above(in); ok {
 				return f, true
@@ -250,8 +273,8 @@ func (ch *changeIndex) above(p string) (string, bool) {
 		if _, ok := ch.dirs[d]; !ok {
 			return "", false
 		}
-		if ch.files[d] {
-			return d, true
+		if f, ok := ch.files[d]; ok {
+			return f, true
 		}
 	}
 	return "", false
@@ -298,4 +321,32 @@ func isKustomizationName(n string) bool {
 		}
 	}
 	return false
+}
+
+// SharedFilesGenerated reports whether the files every target's run shares
+// (the deploy workflows and the composite actions) are, as read, exactly
+// what Render writes for r: then a difference between two commits follows
+// from their configurations and targets, not from an edit by hand or
+// another version of kustomatrix. read returns a file's content at r's
+// commit, and false when it is missing.
+func SharedFilesGenerated(r *Repo, read func(path string) ([]byte, bool)) bool {
+	files, err := Render(r)
+	if err != nil {
+		return false
+	}
+	want := map[string][]byte{}
+	for _, f := range files {
+		want[f.Path] = f.Content
+	}
+	for _, p := range append(r.Config.GeneratedPaths(), r.Config.chunkPath()) {
+		if p == r.Config.PathsFile() || p == r.Config.workflowPath() {
+			continue
+		}
+		got, ok := read(p)
+		w, generated := want[p]
+		if ok != generated || (ok && !bytes.Equal(got, w)) {
+			return false
+		}
+	}
+	return true
 }

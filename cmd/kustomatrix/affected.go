@@ -25,6 +25,7 @@ type affectedOptions struct {
 	githubPR                   int
 	lastDeploy, render, scan   bool
 	checked, deployed          bool
+	sparse                     bool   // the working tree is a sparse checkout
 	resolvedBase               string // the commit the change is taken from, for --github-output
 	rg                         gitdiff.Range
 	changes                    []gitdiff.Change
@@ -172,7 +173,7 @@ func (o *affectedOptions) changeSet(s *streams, cfg *generator.Config, dir strin
 		}
 		note = why
 	}
-	cs, err := o.gitChangeSet(dir)
+	cs, err := o.gitChangeSet(s, dir)
 	if note != "" {
 		if cs.Everything != "" {
 			cs.Everything = note + "; " + cs.Everything
@@ -229,17 +230,24 @@ func (o *affectedOptions) lastDeployBase(cfg *generator.Config, dir string) (str
 
 // gitChangeSet asks git what changed between the base (or the merge base
 // of base and head) and the head.
-func (o *affectedOptions) gitChangeSet(dir string) (generator.ChangeSet, error) {
+func (o *affectedOptions) gitChangeSet(s *streams, dir string) (generator.ChangeSet, error) {
 	// The generated workflow passes github.event.before, which is empty or
 	// all zeros when a branch is created.
 	if strings.Trim(o.base, "0") == "" {
 		return generator.ChangeSet{Everything: "no base commit (a new branch, or the first push): every target runs"}, nil
 	}
 	g := gitdiff.Repo{Dir: dir}
+	if o.sparse = g.Sparse(); o.sparse && o.headRev() == "HEAD" {
+		fmt.Fprintln(s.err, "kustomatrix: the working tree is a sparse checkout: the head is the HEAD commit, read from git (uncommitted changes are not seen)")
+	}
 	rg, err := g.Resolve(o.base, o.headRev(), o.deployed || o.lastDeploy)
 	var un *gitdiff.Unavailable
 	if errors.As(err, &un) {
 		return generator.ChangeSet{Everything: un.Reason + ": every target runs"}, nil
+	}
+	var bad *gitdiff.BadRevision
+	if errors.As(err, &bad) {
+		return generator.ChangeSet{}, usageError("%v", err)
 	}
 	if err != nil {
 		return generator.ChangeSet{}, &exitError{code: exitFailure, err: err}

@@ -25,7 +25,12 @@ func (o *affectedOptions) headRev() string {
 
 // headIsWorkingTree reports whether the head is the working tree as it is
 // on disk (--head HEAD, the default) rather than a commit read from git.
-func (o *affectedOptions) headIsWorkingTree() bool { return o.head == "" || o.head == "HEAD" }
+//
+// A sparse checkout is not the tree: its absent directories would read as
+// deleted targets. Its head is then the HEAD commit, read from git.
+func (o *affectedOptions) headIsWorkingTree() bool {
+	return (o.head == "" || o.head == "HEAD") && !o.sparse
+}
 
 // ends are the two commits of a change as file systems: the head (the
 // working tree on disk, or a commit) and the base (a commit, opened when
@@ -104,7 +109,7 @@ func (o *affectedOptions) affected(s *streams, cfg *generator.Config, dir string
 		return nil, nil, err
 	}
 	if cs.Everything == "" && o.rg.From != "" {
-		base, why, err := o.baseRepo(head, cs.Files, e)
+		base, why, err := o.baseRepo(s, head, cs.Files, e)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -112,6 +117,9 @@ func (o *affectedOptions) affected(s *streams, cfg *generator.Config, dir string
 			cs.Everything = why
 		}
 		cs.Base = base
+		if base != nil && base != head {
+			cs.SharedExplained = o.sharedExplained(head, base, cs.Files, e)
+		}
 	}
 	res := generator.Affected(head, cs)
 	if (o.render || head.Config.Plan.Render) && o.rg.From != "" {
@@ -152,14 +160,18 @@ func (o *affectedOptions) headRepo(s *streams, cfg *generator.Config, e *ends) (
 // closures are the head's, and nothing is read. A base that cannot be read
 // as a repository (its configuration does not load, two roots share a
 // name) is a reason for every target to run, never a guess.
-func (o *affectedOptions) baseRepo(head *generator.Repo, files []string, e *ends) (*generator.Repo, string, error) {
-	symlinks := map[string]bool{}
+func (o *affectedOptions) baseRepo(s *streams, head *generator.Repo, files []string, e *ends) (*generator.Repo, string, error) {
+	// A symlink changes where paths lead; a submodule bump may add or
+	// remove the kustomizations inside it: both can change the graph.
+	links, bumped := map[string]bool{}, false
 	for _, c := range o.changes {
-		if c.Symlink() {
-			symlinks[c.Path] = true
-		}
+		links[c.Path] = c.Symlink()
+		bumped = bumped || c.Gitlink()
 	}
-	if !o.scan && generator.GraphChange(files, func(p string) bool { return symlinks[p] }, o.sameRefs(e)) == "" {
+	for _, f := range o.linkedKustomizations(e) {
+		links[f] = true // edited through a kustomization.yaml that links to it
+	}
+	if !o.scan && !bumped && generator.GraphChange(files, func(p string) bool { return links[p] }, o.sameRefs(e)) == "" {
 		return head, "", nil
 	}
 	fsys, err := e.baseFS()
@@ -178,6 +190,13 @@ func (o *affectedOptions) baseRepo(head *generator.Repo, files []string, e *ends
 	}
 	if err != nil {
 		return nil, "", &exitError{code: exitFailure, err: fmt.Errorf("scanning %s: %w", at, err)}
+	}
+	// What the base cannot show is said, not guessed: a target that builds
+	// from a submodule whose old commit this clone lacks counts as added.
+	for _, d := range repo.Diagnostics {
+		if d.Kind == "submodule" {
+			fmt.Fprintf(s.err, "kustomatrix: at %s: %s\n", at, d.Message)
+		}
 	}
 	return repo, "", nil
 }
@@ -232,4 +251,69 @@ func configIn(fsys filesys.FileSystem, dir string) (*generator.Config, error) {
 		return nil, err
 	}
 	return generator.LoadConfig(generator.ConfigFile, data)
+}
+
+// linkedKustomizations returns the files that symlinks named like a
+// kustomization file lead to at the head (the links are the same at the
+// base unless a symlink changed, which is a graph change of its own):
+// relative to the repository, as changed files are named. An error leaves
+// the list short, and then the base is scanned.
+func (o *affectedOptions) linkedKustomizations(e *ends) []string {
+	rev := ""
+	if e.headGit != nil {
+		rev = e.rg.Head
+	}
+	links, err := gitdiff.Repo{Dir: e.dir}.KustomizationLinks(rev)
+	if err != nil {
+		o.scan = true
+		return nil
+	}
+	var out []string
+	for _, l := range links {
+		dir, file, err := e.head.CleanedAbs(filepath.Join(e.headDir(), filepath.FromSlash(l)))
+		if err != nil {
+			continue // dangling: a diagnostic of the scan
+		}
+		if rel, err := filepath.Rel(e.headDir(), filepath.Join(string(dir), file)); err == nil {
+			out = append(out, filepath.ToSlash(rel))
+		}
+	}
+	return out
+}
+
+// sharedExplained reports whether the shared generated files the change
+// touched are, at both ends, what kustomatrix generates there (see
+// generator.SharedFilesGenerated). With --checked, check has just proved
+// the head's.
+func (o *affectedOptions) sharedExplained(head, base *generator.Repo, files []string, e *ends) bool {
+	shared := map[string]bool{}
+	for _, c := range []*generator.Config{head.Config, base.Config} {
+		for _, p := range c.GlobalPaths() {
+			shared[p] = true
+		}
+		for _, p := range c.GlobalDependencies {
+			delete(shared, p)
+		}
+	}
+	touched := false
+	for _, f := range files {
+		touched = touched || shared[f]
+	}
+	if !touched {
+		return false
+	}
+	bfs, err := e.baseFS()
+	if err != nil {
+		return false
+	}
+	reader := func(fsys filesys.FileSystem, dir string) func(string) ([]byte, bool) {
+		return func(p string) ([]byte, bool) {
+			b, err := fsys.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+			return b, err == nil
+		}
+	}
+	if !generator.SharedFilesGenerated(base, reader(bfs, e.gitDir)) {
+		return false
+	}
+	return o.checked || generator.SharedFilesGenerated(head, reader(e.head, e.headDir()))
 }

@@ -183,6 +183,11 @@ func repoDir(repo string) (string, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return "", usageError("--repo %q is not a directory", repo)
 	}
+	// A --repo reached through a symlink is scanned where it leads: the
+	// walk does not follow links, and git names the real directory.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	return dir, nil
 }
 

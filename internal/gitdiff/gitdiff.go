@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -20,6 +21,18 @@ import (
 type Unavailable struct{ Reason string }
 
 func (u *Unavailable) Error() string { return u.Reason }
+
+// BadRevision is a revision that names nothing in the repository and is
+// not a commit id either: a mistake to report, not missing history.
+type BadRevision struct{ Rev string }
+
+func (b *BadRevision) Error() string {
+	return fmt.Sprintf("%q names no commit of this repository (a commit id, branch, tag or expression like HEAD~1)", b.Rev)
+}
+
+// commitID matches what may be a commit id, abbreviated or full (SHA-1 or
+// SHA-256).
+var commitID = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
 
 // Repo runs git in one working tree.
 type Repo struct{ Dir string }
@@ -44,11 +57,17 @@ func (r Repo) git(args ...string) ([]byte, error) {
 func (r Repo) ResolveCommit(rev string) (string, error) {
 	out, err := r.git("rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
 	if err != nil {
-		if r.isRepo() {
-			reason := fmt.Sprintf("commit %q is not in this clone (force push, or a shallow clone: check out with fetch-depth: 0)", rev)
-			return "", &Unavailable{Reason: reason}
+		if !r.isRepo() {
+			return "", err
 		}
-		return "", err
+		// A commit id this clone lacks is history it was not given (a
+		// force push, a shallow clone): every target runs. Anything else
+		// (a misspelt branch, HEAD~1 of the first commit) is a mistake.
+		if !commitID.MatchString(rev) {
+			return "", &BadRevision{Rev: rev}
+		}
+		reason := fmt.Sprintf("commit %q is not in this clone (force push, or a shallow clone: check out with fetch-depth: 0)", rev)
+		return "", &Unavailable{Reason: reason}
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -148,7 +167,9 @@ func (r Repo) Diff(from, head string) ([]Change, error) {
 	// --relative: paths relative to Dir, limited to it, when the manifest
 	// repository is a subdirectory of the git repository. --raw -z gives
 	// ":oldmode newmode oldid newid status\0path\0" per file.
-	args := []string{"diff", "--raw", "--no-abbrev", "--no-renames", "--relative", "-z", from}
+	// --ignore-submodules=none: a submodule bump is a change whatever
+	// .gitmodules (ignore = all) or the user's diff.ignoreSubmodules say.
+	args := []string{"diff", "--raw", "--no-abbrev", "--no-renames", "--relative", "-z", "--ignore-submodules=none", from}
 	if head != "" {
 		args = append(args, head)
 	}
@@ -290,4 +311,51 @@ func (r Repo) Prefix() (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(strings.TrimSuffix(string(out), "\n"), "/"), nil
+}
+
+// KustomizationLinks lists the symbolic links named like a kustomization
+// file (kustomization.yaml, kustomization.yml, Kustomization) under Dir, at
+// commit rev ("" for the index, which is the working tree's), as paths
+// relative to Dir: such a link makes another file, under another name, a
+// kustomization, whose edits change the dependency graph.
+func (r Repo) KustomizationLinks(rev string) ([]string, error) {
+	var out []byte
+	var err error
+	if rev == "" {
+		out, err = r.git("ls-files", "-s", "-z", "--", "*kustomization.yaml", "*kustomization.yml", "*Kustomization")
+	} else {
+		out, err = r.git("ls-tree", "-r", "-z", "--full-name", rev, "--", ".")
+	}
+	if err != nil {
+		return nil, err
+	}
+	prefix, err := r.Prefix()
+	if err != nil {
+		return nil, err
+	}
+	var links []string
+	for _, rec := range strings.Split(string(out), "\x00") {
+		meta, p, ok := strings.Cut(rec, "\t")
+		if !ok || !strings.HasPrefix(meta, modeSymlink+" ") {
+			continue
+		}
+		if rev != "" { // ls-tree --full-name: relative to the top
+			if prefix != "" && !strings.HasPrefix(p, prefix+"/") {
+				continue
+			}
+			p = strings.TrimPrefix(p, prefix+"/")
+		}
+		switch name := p[strings.LastIndexByte(p, '/')+1:]; name {
+		case "kustomization.yaml", "kustomization.yml", "Kustomization":
+			links = append(links, p)
+		}
+	}
+	return links, nil
+}
+
+// Sparse reports whether the working tree is a sparse checkout (some
+// tracked paths are deliberately absent from disk).
+func (r Repo) Sparse() bool {
+	out, err := r.git("config", "--bool", "core.sparseCheckout")
+	return err == nil && strings.TrimSpace(string(out)) == "true"
 }

@@ -56,6 +56,7 @@ type FS struct {
 	nodes    map[string]*node // by slash-separated path under root; "" is root
 	gitlinks []string         // sorted
 	cat      *catFile
+	subcats  []*catFile // of the submodules shown (OpenWithSubmodules)
 
 	cacheMu sync.RWMutex
 	blobs   map[string][]byte // file contents by object id
@@ -69,6 +70,8 @@ type node struct {
 	oid  string   // object id
 	size int64    // of a blob; -1 for a tree, a gitlink, or an object git cannot read
 	kids []string // a tree's entry names, sorted bytewise as os.ReadDir sorts
+	cat  *catFile // reads this blob when not the repository's own (a submodule's)
+	sub  bool     // a gitlink shown as the submodule's tree (OpenWithSubmodules); oid is its commit
 }
 
 // Open returns the file system of the tree of commit rev in the git
@@ -129,8 +132,18 @@ func (f *FS) list() error {
 		return fmt.Errorf("listing commit %s: %w", f.commit, err)
 	}
 	f.nodes = make(map[string]*node, bytes.Count(out, []byte{0})+1)
-	root := &node{mode: modeTree, size: -1}
-	f.nodes[""] = root
+	f.nodes[""] = &node{mode: modeTree, size: -1}
+	if err := f.insert("", out, nil); err != nil {
+		return fmt.Errorf("listing commit %s: %w", f.commit, err)
+	}
+	return nil
+}
+
+// insert adds the entries of an ls-tree -r -t -z -l listing under the
+// directory prefix ("" for Root), their blobs read through cat (nil: the
+// repository's own).
+func (f *FS) insert(prefix string, out []byte, cat *catFile) error {
+	added := map[*node]bool{}
 	for len(out) > 0 {
 		rec := out
 		if i := bytes.IndexByte(out, 0); i >= 0 {
@@ -140,23 +153,28 @@ func (f *FS) list() error {
 		}
 		p, n, err := parseEntry(rec)
 		if err != nil {
-			return fmt.Errorf("listing commit %s: %w", f.commit, err)
+			return err
 		}
+		if prefix != "" {
+			p = prefix + "/" + p
+		}
+		n.cat = cat
 		dir, name := "", p
 		if i := strings.LastIndexByte(p, '/'); i >= 0 {
 			dir, name = p[:i], p[i+1:]
 		}
 		parent := f.nodes[dir]
 		if parent == nil || parent.mode != modeTree {
-			return fmt.Errorf("listing commit %s: %q comes before its directory", f.commit, p)
+			return fmt.Errorf("%q comes before its directory", p)
 		}
 		parent.kids = append(parent.kids, name)
+		added[parent] = true
 		f.nodes[p] = n
 		if n.mode == modeGitlink {
 			f.gitlinks = append(f.gitlinks, p)
 		}
 	}
-	for _, n := range f.nodes {
+	for n := range added {
 		// Git sorts a tree "a" as "a/": after "a.b", where the OS puts it before.
 		slices.Sort(n.kids)
 	}
@@ -214,6 +232,9 @@ func (f *FS) Commit() string { return f.commit }
 // keeps working. Close is safe to call twice.
 func (f *FS) Close() error {
 	err := f.cat.close()
+	for _, c := range f.subcats {
+		c.close()
+	}
 	f.cacheMu.Lock()
 	f.blobs, f.links, f.cached = map[string][]byte{}, map[string]string{}, 0
 	f.cacheMu.Unlock()
@@ -229,7 +250,7 @@ func (f *FS) Gitlink(path string) (commit string, ok bool) {
 		path = f.root + string(filepath.Separator) + path
 	}
 	l, err := f.resolve(path, false)
-	if err != nil || l.n.mode != modeGitlink {
+	if err != nil || (l.n.mode != modeGitlink && !l.n.sub) {
 		return "", false
 	}
 	return l.n.oid, true
@@ -250,7 +271,7 @@ func (f *FS) Prefetch(paths []string) {
 	seen := map[string]bool{}
 	for _, p := range paths {
 		l, err := f.resolve(p, true)
-		if err != nil || l.isDir() || l.n.size < 0 || seen[l.n.oid] {
+		if err != nil || l.isDir() || l.n.size < 0 || seen[l.n.oid] || l.n.cat != nil {
 			continue
 		}
 		seen[l.n.oid] = true
@@ -285,7 +306,7 @@ func (f *FS) blob(n *node) ([]byte, error) {
 	if ok {
 		return bytes.Clone(data), nil
 	}
-	data, err := f.cat.read(n.oid)
+	data, err := f.catOf(n).read(n.oid)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +340,7 @@ func (f *FS) linkTarget(n *node) (string, error) {
 	if ok {
 		return t, nil
 	}
-	data, err := f.cat.read(n.oid)
+	data, err := f.catOf(n).read(n.oid)
 	if err != nil {
 		return "", err
 	}

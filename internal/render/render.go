@@ -81,10 +81,11 @@ func Build(fsys filesys.FileSystem, dir, target string, cfg *generator.Config) (
 // AtCommit opens the repository at repoDir as it is at commit rev, read
 // from git objects as they are stored (no checkout; any name git can store,
 // symlinks resolved as the OS would), and returns the file system with the
-// directory the manifest repository is in there. Close the file system
-// when done.
+// directory the manifest repository is in there. Submodules checked out in
+// the working tree show the commit the gitlink records
+// (gitfs.OpenWithSubmodules). Close the file system when done.
 func AtCommit(repoDir, rev string) (*gitfs.FS, string, error) {
-	fsys, err := gitfs.Open(repoDir, rev)
+	fsys, err := gitfs.OpenWithSubmodules(repoDir, rev)
 	if err != nil {
 		return nil, "", err
 	}
