@@ -352,7 +352,13 @@ func (a *analyzer) addRef(k *kustomization, r *reference, set inputSet, stack ma
 		if isRemote(r.Value) {
 			a.reportAt(at, KindRemote, "remote %s %q is not tracked: its changes do not mark this target as affected", r.Field, r.Value)
 		} else {
-			a.reportAt(at, KindEscape, "%s %q leaves the repository: its changes cannot be tracked", r.Field, r.Value)
+			a.reportAt(at, KindEscape, "%s %q leaves the repository: only a change git records (in the git repository around a manifest repository in a subdirectory) marks this target", r.Field, r.Value)
+			// A relative path stays in the closure as it leads out
+			// ("../common/**"): git names changes outside a manifest
+			// repository in a subdirectory the same way.
+			if out := path.Join(k.Dir, r.Value); !path.IsAbs(r.Value) && !filepath.IsAbs(r.Value) {
+				set[out] = true
+			}
 		}
 		return false
 	}
@@ -361,6 +367,12 @@ func (a *analyzer) addRef(k *kustomization, r *reference, set inputSet, stack ma
 		addLinks(set, lp)
 		if lp.problem != "" {
 			a.reportLinkProblem(at, lp)
+			// Where a link out of the repository leads stays in the
+			// closure as a relative path ("../common/**"), as git names a
+			// change there to a manifest repository in a subdirectory.
+			if rel, err := filepath.Rel(a.dir, lp.outside); lp.problem == KindEscape && lp.outside != "" && err == nil {
+				set[filepath.ToSlash(rel)] = true
+			}
 			return false
 		}
 	}

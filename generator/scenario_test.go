@@ -552,10 +552,12 @@ envs:
 		th := newScenario(t)
 		th.write("apps/app/kustomization.yaml", "resources:\n  - ../../../outside\n  - /etc/manifests/cm.yaml\n")
 		r := th.scan(nil)
-		th.expect("inputs", []string{"apps/app/kustomization.yaml"}, th.inputs(r, "apps/app"))
+		// The relative one stays in the closure as it leads out: git names a
+		// change there so to a manifest repository in a subdirectory.
+		th.expect("inputs", []string{"../outside/**", "apps/app/kustomization.yaml"}, th.inputs(r, "apps/app"))
 		th.expect("diagnostics", []string{
-			`apps/app/kustomization.yaml:2:5: resources "../../../outside" leaves the repository: its changes cannot be tracked [escape]`,
-			`apps/app/kustomization.yaml:3:5: resources "/etc/manifests/cm.yaml" leaves the repository: its changes cannot be tracked [escape]`,
+			`apps/app/kustomization.yaml:2:5: resources "../../../outside" leaves the repository: only a change git records (in the git repository around a manifest repository in a subdirectory) marks this target [escape]`,
+			`apps/app/kustomization.yaml:3:5: resources "/etc/manifests/cm.yaml" leaves the repository: only a change git records (in the git repository around a manifest repository in a subdirectory) marks this target [escape]`,
 		}, diagnosticList(r))
 	})
 	t.Run("remote resources", func(t *testing.T) {

@@ -181,7 +181,7 @@ func (a *analyzer) reportLinkProblem(at refAt, lp *linkPath) {
 	case lp.problem == KindCycle:
 		a.reportAt(at, KindCycle, "%s %q goes round a loop of symbolic links from %q", r.Field, r.Value, lp.links[0])
 	case lp.problem == KindEscape:
-		a.reportAt(at, KindEscape, "%s %q leaves the repository through the symbolic link %q: its changes cannot be tracked", r.Field, r.Value, lp.links[len(lp.links)-1])
+		a.reportAt(at, KindEscape, "%s %q leaves the repository through the symbolic link %q: only a change git records (in the git repository around a manifest repository in a subdirectory) marks this target", r.Field, r.Value, lp.links[len(lp.links)-1])
 	default:
 		a.reportAt(at, KindMissing, "%s %q cannot be followed through the symbolic link %q: %s", r.Field, r.Value, lp.links[0], lp.detail)
 	}

@@ -235,7 +235,7 @@ var symlinkCases = map[string]symlinkCase{
 		roots:  []string{"app"},
 		inputs: map[string][]string{"app": {"app/base"}},
 		diags: []string{
-			`app/kustomization.yaml:2:3: resources "base" leaves the repository through the symbolic link "app/base": its changes cannot be tracked [escape]`,
+			`app/kustomization.yaml:2:3: resources "base" leaves the repository through the symbolic link "app/base": only a change git records (in the git repository around a manifest repository in a subdirectory) marks this target [escape]`,
 		},
 	},
 	"file link out of the repository, rootOnly": {
@@ -261,7 +261,7 @@ var symlinkCases = map[string]symlinkCase{
 		roots:  []string{"app"},
 		inputs: map[string][]string{"app": {"app/p.yaml"}},
 		diags: []string{
-			`app/kustomization.yaml:4:9: patches "p.yaml" leaves the repository through the symbolic link "app/p.yaml": its changes cannot be tracked [escape]`,
+			`app/kustomization.yaml:4:9: patches "p.yaml" leaves the repository through the symbolic link "app/p.yaml": only a change git records (in the git repository around a manifest repository in a subdirectory) marks this target [escape]`,
 		},
 	},
 	"kustomization file link out of the repository, rootOnly": {

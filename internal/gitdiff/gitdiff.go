@@ -169,7 +169,14 @@ func (r Repo) Diff(from, head string) ([]Change, error) {
 	// ":oldmode newmode oldid newid status\0path\0" per file.
 	// --ignore-submodules=none: a submodule bump is a change whatever
 	// .gitmodules (ignore = all) or the user's diff.ignoreSubmodules say.
-	args := []string{"diff", "--raw", "--no-abbrev", "--no-renames", "--relative", "-z", "--ignore-submodules=none", from}
+	// Paths come relative to the top of the work tree and are made relative
+	// to Dir: a manifest repository in a subdirectory sees a change
+	// outside it as "../path", as its kustomizations name such files.
+	prefix, err := r.Prefix()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"diff", "--raw", "--no-abbrev", "--no-renames", "-z", "--ignore-submodules=none", from}
 	if head != "" {
 		args = append(args, head)
 	}
@@ -185,13 +192,13 @@ func (r Repo) Diff(from, head string) ([]Change, error) {
 			return nil, fmt.Errorf("git diff --raw: unexpected %q", fields[i])
 		}
 		oldMode, newMode := presentMode(strings.TrimPrefix(meta[0], ":")), presentMode(meta[1])
-		changes = append(changes, Change{Path: fields[i+1], Old: blobID(oldMode, meta[2]), New: blobID(newMode, meta[3]),
+		changes = append(changes, Change{Path: relativeTo(prefix, fields[i+1]), Old: blobID(oldMode, meta[2]), New: blobID(newMode, meta[3]),
 			OldMode: oldMode, NewMode: newMode})
 	}
 	if head != "" {
 		return changes, nil
 	}
-	out, err = r.git("ls-files", "-z", "--others", "--exclude-standard", "--", ".")
+	out, err = r.git("ls-files", "-z", "--others", "--exclude-standard", "--full-name", "--", ":/")
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +206,7 @@ func (r Repo) Diff(from, head string) ([]Change, error) {
 		if p == "" {
 			continue
 		}
+		p = relativeTo(prefix, p)
 		mode := "100644"
 		if fi, err := os.Lstat(filepath.Join(r.Dir, filepath.FromSlash(p))); err == nil && fi.Mode()&os.ModeSymlink != 0 {
 			mode = modeSymlink
@@ -358,4 +366,17 @@ func (r Repo) KustomizationLinks(rev string) ([]string, error) {
 func (r Repo) Sparse() bool {
 	out, err := r.git("config", "--bool", "core.sparseCheckout")
 	return err == nil && strings.TrimSpace(string(out)) == "true"
+}
+
+// relativeTo makes p, relative to the top of the work tree, relative to
+// the directory prefix ("" for the top): "../x" for what is outside it.
+func relativeTo(prefix, p string) string {
+	if prefix == "" {
+		return p
+	}
+	if strings.HasPrefix(p, prefix+"/") {
+		return p[len(prefix)+1:]
+	}
+	up := strings.Repeat("../", strings.Count(prefix, "/")+1)
+	return up + p
 }

@@ -12,7 +12,8 @@ import (
 
 // TestChangesAndObjects runs real git on a two-commit history whose
 // manifests live in a subdirectory: edits, additions, deletions, a rename
-// (both sides), a symlink, and a file outside the subdirectory (left out);
+// (both sides), a symlink, and a file outside the subdirectory (named from
+// it, "../outside.txt", as a kustomization there would name it);
 // then reads both sides' contents back by id with one process.
 func TestChangesAndObjects(t *testing.T) {
 	dir := t.TempDir()
@@ -72,7 +73,8 @@ func TestChangesAndObjects(t *testing.T) {
 	want := map[string][2]bool{
 		"a.yaml": {true, true}, "bin": {true, true}, "gone.yaml": {true, false}, "new/no-newline": {false, true},
 		"old-name.yaml": {true, false}, "new-name.yaml": {false, true},
-		"link.yaml": {false, false}, // a symlink is no blob to parse
+		"link.yaml":      {false, false}, // a symlink is no blob to parse
+		"../outside.txt": {true, true},
 	}
 	if !reflect.DeepEqual(sides, want) {
 		t.Fatalf("changes: got %v, want %v", sides, want)
@@ -88,6 +90,7 @@ func TestChangesAndObjects(t *testing.T) {
 	wantContent := map[string]string{
 		"a.yaml": "a: 1\n|a: 1\n\n\nb: 2\n", "bin": "\x00\x01\n\xff|\x00\x02\n", "gone.yaml": "g\n|",
 		"new/no-newline": "|x", "old-name.yaml": "same content\n|", "new-name.yaml": "|same content\n", "link.yaml": "|",
+		"../outside.txt": "o\n|changed\n",
 	}
 	if !reflect.DeepEqual(got, wantContent) {
 		t.Fatalf("contents: got %q, want %q", got, wantContent)
