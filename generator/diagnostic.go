@@ -14,6 +14,7 @@ const (
 	KindCycle          = "cycle"           // kustomizations that reference each other
 	KindEscape         = "escape"          // a reference leaving the repository
 	KindRemote         = "remote"          // a remote (URL) resource, not tracked
+	KindSymlink        = "symlink"         // a directory link to a root, which is no target of its own
 	KindLoadRestrictor = "load-restrictor" // a file outside its kustomization under rootOnly
 )
 

@@ -69,6 +69,7 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 	an.closureGlobs(targets)
 	diags = append(diags, an.diagnostics()...)
 	diags = append(diags, an.danglingKustomizations()...)
+	diags = append(diags, an.linkedRoots(roots)...)
 	submodules, smDiags := submodulesRead(fsys, dir, targets)
 	diags = append(diags, smDiags...)
 	services, err := groupServices(targets)

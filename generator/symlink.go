@@ -239,3 +239,39 @@ func (a *analyzer) danglingKustomizations() []Diagnostic {
 	}
 	return out
 }
+
+// linkedRoots reports directory links that lead to a root: no
+// kustomization references them (else the root would not be one), so a
+// tool that builds every kustomization directory, Flux or kubectl
+// kustomize, would build the link as a root of its own, under its own name
+// (clusters/staging -> production). The walk does not follow directory
+// links, so the link is no target here; that is said, never left quiet.
+func (a *analyzer) linkedRoots(roots []string) []Diagnostic {
+	isRoot := map[string]bool{}
+	for _, r := range roots {
+		isRoot[r] = true
+	}
+	var out []Diagnostic
+	for l := range a.links {
+		if isHidden(l) {
+			continue
+		}
+		rp, lp := a.resolveLinks(l)
+		if lp != nil && lp.problem != "" || !isRoot[rp] {
+			continue
+		}
+		out = append(out, Diagnostic{Path: l, Kind: KindSymlink, Message: fmt.Sprintf(
+			"symbolic link to the root %q, which is not a target of its own: kustomatrix does not follow directory links to find roots; give %q a kustomization.yaml with resources: [%s] to deploy it under its own name", rp, l, relPath(l, rp))})
+	}
+	slices.SortFunc(out, func(x, y Diagnostic) int { return strings.Compare(x.Path, y.Path) })
+	return out
+}
+
+// relPath is the slash path from directory from to to.
+func relPath(from, to string) string {
+	r, err := filepath.Rel(filepath.FromSlash(path.Join("/", from)), filepath.FromSlash(path.Join("/", to)))
+	if err != nil {
+		return to
+	}
+	return filepath.ToSlash(r)
+}
