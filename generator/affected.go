@@ -305,8 +305,12 @@ func removedTargets(head, base *Repo) []AffectedTarget {
 			continue
 		}
 		why := "deleted"
-		if head.hasKustomization(t.Path) {
-			why = "no longer a root (referenced by another kustomization, a component, or excluded)"
+		switch {
+		case !head.hasKustomization(t.Path):
+		case len(filterRoots([]string{t.Path}, head.Config.Discovery)) == 0:
+			why = "excluded by discovery in " + ConfigFile
+		default:
+			why = "no longer a root (referenced by another kustomization, or a component)"
 		}
 		out = append(out, AffectedTarget{Service: t.Service, Environment: t.Environment, Path: t.Path, Why: why})
 	}

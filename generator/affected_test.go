@@ -135,7 +135,7 @@ func TestAffectedBothEnds(t *testing.T) {
 			base: side{files: umbrellaA}, head: side{files: umbrellaB},
 			files:   []string{"umbrella/kustomization.yaml"},
 			targets: []AffectedTarget{at("a", "default", "a", "added"), at("umbrella", "default", "umbrella", "closure touched: umbrella/kustomization.yaml")},
-			removed: []AffectedTarget{at("b", "default", "b", "no longer a root (referenced by another kustomization, a component, or excluded)")},
+			removed: []AffectedTarget{at("b", "default", "b", "no longer a root (referenced by another kustomization, or a component)")},
 		},
 		"a service added runs alone (the caller workflow changes too)": {
 			base: side{files: twoServices}, head: side{files: threeServices},
@@ -175,6 +175,12 @@ func TestAffectedBothEnds(t *testing.T) {
 			files:   []string{".kustomatrix.yaml"},
 			targets: []AffectedTarget{at("web", "dev", "apps/web/dev", "pipeline settings changed")},
 			removed: []AffectedTarget{},
+		},
+		"a target excluded by discovery": {
+			base: side{files: twoServices}, head: side{files: twoServices, config: "discovery:\n  exclude: ['apps/web/dev']\n"},
+			files:   []string{".kustomatrix.yaml"},
+			targets: []AffectedTarget{},
+			removed: []AffectedTarget{at("web", "dev", "apps/web/dev", "excluded by discovery in .kustomatrix.yaml")},
 		},
 		"the comment turned off runs nothing": {
 			base: side{files: twoServices}, head: side{files: twoServices, config: "comment: false\n"},
