@@ -303,6 +303,19 @@ func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []d
 	if err != nil {
 		return err
 	}
+	if pf, ok := fsys.(prefetcher); ok {
+		// A commit's file system answers many reads in one round trip to
+		// git: ask for every kustomization file before they are parsed.
+		var files []string
+		for rel, ents := range listing {
+			for _, e := range ents {
+				if !e.dir && slices.Contains(kustomizationFileNames, e.name) {
+					files = append(files, filepath.Join(dir, filepath.FromSlash(joinRel(rel, e.name))))
+				}
+			}
+		}
+		pf.Prefetch(files)
+	}
 	for _, rel := range order {
 		ents := listing[rel]
 		slices.SortFunc(ents, func(a, b dirEntry) int { return strings.Compare(a.name, b.name) })
@@ -310,6 +323,10 @@ func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []d
 	}
 	return nil
 }
+
+// prefetcher is a file system that can read many files ahead in one go
+// (gitfs.FS).
+type prefetcher interface{ Prefetch(paths []string) }
 
 // walkDisk is walkFS on disk, with os.ReadDir on several goroutines: a
 // listing gives each entry's type without a stat (sorted, as walkFS's), and

@@ -5,7 +5,10 @@ import (
 	"hash/fnv"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DefaultEnvironment is the environment of a root whose path names none.
@@ -181,8 +184,14 @@ func nameTargets(roots []string, cfg *Config) ([]*Target, error) {
 		}
 	}
 	targets := make([]*Target, len(roots))
+	var problems []Diagnostic
 	for i, r := range roots {
 		targets[i] = &Target{Service: name(i), Environment: parts[i].environment, Path: r}
+		_, overridden := overrides[r]
+		problems = append(problems, checkTargetNames(targets[i], overridden)...)
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: sortDiagnostics(problems)}
 	}
 	sort.Slice(targets, func(i, j int) bool {
 		if targets[i].Service != targets[j].Service {
@@ -219,4 +228,88 @@ func deepen(roots []string, parts []nameParts, depth []int, grow map[string]bool
 			Message: fmt.Sprintf("cannot give kustomization root %q a unique service and environment name; set discovery.overrides in %s", p, ConfigFile)})
 	}
 	return &ConfigError{Problems: problems}
+}
+
+// MaxNameLength is the most characters a service or environment name may
+// have: names become job names, GitHub environment names (at most 255),
+// concurrency groups and table cells.
+const MaxNameLength = 100
+
+// NameProblem says why a service or environment name cannot be used, or
+// returns "" when it can. Names reach YAML, GitHub expressions, job logs and
+// Markdown: a discovered name (a directory name) is held to what the
+// configuration would accept, so no name can carry a line break, an
+// invisible character, an expression (${{ is evaluated even inside a
+// quoted job name), a YAML comment or key (#, ": "), or hide in spaces.
+func NameProblem(name string) string {
+	switch {
+	case name == "":
+		return "is empty"
+	case !utf8.ValidString(name):
+		return "is not valid UTF-8"
+	}
+	for _, r := range name {
+		if invisibleRune(r) {
+			return fmt.Sprintf("contains the control or invisible character %U", r)
+		}
+	}
+	switch {
+	case strings.Contains(name, "${{"):
+		return "contains \"${{\", which GitHub evaluates as an expression"
+	case strings.Contains(name, "#"):
+		return "contains \"#\", which starts a YAML comment"
+	case strings.Contains(name, ": ") || strings.HasSuffix(name, ":"):
+		return "contains \": \" (or ends in \":\"), which YAML reads as a key"
+	case strings.TrimFunc(name, unicode.IsSpace) != name:
+		return "starts or ends with a space"
+	case utf8.RuneCountInString(name) > MaxNameLength:
+		return fmt.Sprintf("is longer than %d characters", MaxNameLength)
+	}
+	return ""
+}
+
+// invisibleRune reports a character that breaks a line, renders as nothing
+// or reorders the text around it: control characters, format characters
+// (bidi overrides and isolates, zero-width characters), line and paragraph
+// separators, default-ignorable code points.
+func invisibleRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
+}
+
+// checkTargetNames holds a target's names to NameProblem, and its path to
+// what every name must be (valid UTF-8, nothing invisible): a root path
+// reaches the same logs and comments.
+func checkTargetNames(t *Target, overridden bool) []Diagnostic {
+	var ps []Diagnostic
+	where := "taken from a directory name"
+	fix := "rename the directory or set discovery.overrides in " + ConfigFile
+	if overridden {
+		where, fix = "set in discovery.overrides", "change it in "+ConfigFile
+	}
+	path := quoteIfNeeded(t.Path)
+	if !utf8.ValidString(t.Path) {
+		return append(ps, Diagnostic{Path: path, Kind: "naming",
+			Message: "the path of this kustomization root is not valid UTF-8; rename the directory"})
+	}
+	if i := strings.IndexFunc(t.Path, invisibleRune); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(t.Path[i:])
+		return append(ps, Diagnostic{Path: path, Kind: "naming",
+			Message: fmt.Sprintf("the path of this kustomization root contains the control or invisible character %U; rename the directory", r)})
+	}
+	for _, n := range []struct{ what, name string }{{"service", t.Service}, {"environment", t.Environment}} {
+		if p := NameProblem(n.name); p != "" {
+			ps = append(ps, Diagnostic{Path: path, Kind: "naming",
+				Message: fmt.Sprintf("%s name %s, %s, %s; %s", n.what, strconv.Quote(n.name), where, p, fix)})
+		}
+	}
+	return ps
+}
+
+// quoteIfNeeded returns a path as it is when it prints as itself, quoted
+// (escapes and all) otherwise: a diagnostic is one line of a log.
+func quoteIfNeeded(p string) string {
+	if q := strconv.Quote(p); q[1:len(q)-1] != p {
+		return q
+	}
+	return p
 }

@@ -252,8 +252,12 @@ func (o *affectedOptions) gitChangeSet(s *streams, dir string) (generator.Change
 	if err != nil {
 		return generator.ChangeSet{}, &exitError{code: exitFailure, err: err}
 	}
+	// The working tree's own changes (uncommitted edits) are asked of git
+	// only outside the pipeline: after check has passed on a fresh
+	// checkout (--checked), the working tree is the head commit, and
+	// comparing 100,000 files with the index would cost more than the rest.
 	head := rg.Head
-	if o.headIsWorkingTree() {
+	if o.headIsWorkingTree() && !o.checked {
 		head = ""
 	}
 	changes, err := g.Diff(rg.From, head)

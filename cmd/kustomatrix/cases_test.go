@@ -11,9 +11,7 @@ import (
 // openCases are the scripts of ../shared/cases whose fault belongs to an
 // issue not yet resolved, with that issue: they are run and must still
 // fail, so that fixing one shows here as a test to promote.
-var openCases = map[string]string{
-	"05-rename-prune-deletes-live.sh": "#10 (delete only what we own)",
-}
+var openCases = map[string]string{}
 
 // TestSharedCases runs each script of ../shared/cases (failing inputs
 // rebuilt from public bug reports; each builds a small git repository and

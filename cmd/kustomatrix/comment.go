@@ -98,7 +98,7 @@ func (o *commentOptions) run(s *streams) error {
 }
 
 // withSkipped adds a skipped report for every target of the plan (the JSON
-// of kustomatrix affected) that has none.
+// of kustomatrix affected) that has none, removed targets included.
 func withSkipped(reports []rpt.Report, planned string) ([]rpt.Report, error) {
 	data, err := os.ReadFile(planned)
 	if err != nil {
@@ -117,6 +117,13 @@ func withSkipped(reports []rpt.Report, planned string) ([]rpt.Report, error) {
 	for _, t := range plan.Targets {
 		if !have[t.Path] {
 			reports = append(reports, rpt.Report{Service: t.Service, Environment: t.Environment, Path: t.Path, Status: rpt.StatusSkipped})
+		}
+	}
+	// A removed target without its list of deletions is said to be unknown,
+	// never left out: the comment must not read as if the merge deleted less.
+	for _, t := range plan.Removed {
+		if !have[t.Path] {
+			reports = append(reports, rpt.Report{Service: t.Service, Environment: t.Environment, Path: t.Path, Status: rpt.StatusSkipped, Removal: &rpt.Removal{}})
 		}
 	}
 	return reports, nil

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -190,6 +189,7 @@ func (o *deployOptions) diff(s *streams, dir string, cfg *generator.Config) erro
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
+	rows = rpt.Guard(objs, rows) // Secrets masked, objects outside the target's namespace flagged
 	changes := report(s, rows)
 	title := fmt.Sprintf("diff %s: %s", o.target, map[bool]string{true: fmt.Sprintf("%d change(s)", changes), false: "no changes"}[changes > 0])
 	if err := summary.Append(summary.Markdown(title, rows, summary.MaxBytes)); err != nil {
@@ -344,12 +344,13 @@ func (o *deployOptions) runApply(s *streams) error {
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
+	rows = rpt.Guard(diffed, rows)
 	changes := report(s, rows)
 	opts := kube.ApplyOptions{ForceConflicts: o.force}
 	var out []byte
 	if cfg.Prunes(o.target) {
 		var pruned []summary.Row
-		out, pruned, err = applyPruned(k, o.target, objs, opts)
+		out, pruned, err = applyPruned(s, k, dir, cfg, o.target, objs, opts)
 		rows = append(rows, pruned...)
 	} else {
 		out, err = k.Apply(context.Background(), all, opts)
@@ -371,14 +372,6 @@ func (o *deployOptions) runApply(s *streams) error {
 	return nil
 }
 
-// applySetID is the id kubectl gives the ApplySet of a target (KEP-3659:
-// "applyset-" + base64url(sha256(name.namespace.kind.group)) + "-v1"), the
-// value of the part-of label on its members.
-func applySetID(parent, namespace string) string {
-	sum := sha256.Sum256([]byte(parent + "." + namespace + ".ConfigMap."))
-	return "applyset-" + base64.RawURLEncoding.EncodeToString(sum[:]) + "-v1"
-}
-
 // withApplySetLabel returns copies of the namespaced objects of a
 // prune-enabled target carrying the part-of label that kubectl's ApplySet
 // apply adds: diffed without it, every object would show the label's
@@ -389,7 +382,7 @@ func withApplySetLabel(target string, objs []render.Object) ([]render.Object, er
 	if err != nil || ns == "" {
 		return objs, err
 	}
-	id := applySetID(applySetParent(target), ns)
+	id := kube.ApplySetID(applySetParent(target), ns)
 	out := make([]render.Object, len(objs))
 	for i, o := range objs {
 		out[i] = o
@@ -400,7 +393,7 @@ func withApplySetLabel(target string, objs []render.Object) ([]render.Object, er
 		if err != nil {
 			return nil, err
 		}
-		if err := node.PipeE(kyaml.SetLabel("applyset.kubernetes.io/part-of", id)); err != nil {
+		if err := node.PipeE(kyaml.SetLabel(kube.PartOfLabel, id)); err != nil {
 			return nil, err
 		}
 		s, err := node.String()
@@ -440,8 +433,9 @@ func splitScope(objs []render.Object) (cluster, namespaced []byte, namespace str
 
 // applyPruned applies a prune-enabled target: cluster-scoped objects first
 // (a new namespace must exist before its ApplySet parent), then the
-// namespaced ones as an ApplySet, which deletes members no longer rendered.
-func applyPruned(k kube.Kubectl, target string, objs []render.Object, opts kube.ApplyOptions) ([]byte, []summary.Row, error) {
+// namespaced ones as an ApplySet, which deletes members no longer rendered
+// — except those another target at the head renders (see releaseMoved).
+func applyPruned(s *streams, k kube.Kubectl, dir string, cfg *generator.Config, target string, objs []render.Object, opts kube.ApplyOptions) ([]byte, []summary.Row, error) {
 	cluster, namespaced, ns, err := splitScope(objs)
 	if err != nil {
 		return nil, nil, err
@@ -456,82 +450,18 @@ func applyPruned(k kube.Kubectl, target string, objs []render.Object, opts kube.
 	if len(namespaced) == 0 {
 		return out, nil, nil
 	}
+	rows, err := releaseMoved(s, k, dir, cfg, target, ns, objs)
+	if err != nil {
+		return out, rows, err
+	}
 	more, err := k.ApplyPruned(ctx, namespaced, ns, applySetParent(target), opts)
 	out = append(out, more...)
-	var rows []summary.Row
 	for _, line := range strings.Split(string(more), "\n") {
 		if id, ok := strings.CutSuffix(strings.TrimSpace(line), " pruned"); ok {
 			rows = append(rows, summary.Row{ID: id + " -n " + ns, Status: "pruned"})
 		}
 	}
 	return out, rows, err
-}
-
-func newPruneCommand(s *streams) *cobra.Command {
-	var o deployOptions
-	cmd := &cobra.Command{
-		Use:   "prune --target PATH --base REV",
-		Short: "Delete what a removed target deployed, when pruning is enabled for it",
-		Long: `For a target that exists at REV and is gone now (a removed service): when
-its path matches prune: in the configuration, renders it at REV (from git
-objects) and deletes its namespaced objects and its ApplySet parent. Without
-prune: it deletes nothing and says so: removing a directory never silently
-deletes workloads. Cluster-scoped objects (its Namespace) are never deleted.`,
-		Args: noArgs,
-		RunE: func(*cobra.Command, []string) error { return o.runPrune(s) },
-	}
-	o.register(cmd)
-	cmd.Flags().StringVar(&o.base, "base", "", "the revision at which the target still existed")
-	return cmd
-}
-
-func (o *deployOptions) runPrune(s *streams) error {
-	dir, cfg, err := o.load()
-	if err != nil {
-		return err
-	}
-	if o.base == "" {
-		return usageError("--base is required: the revision at which the target still existed")
-	}
-	if !cfg.Prunes(o.target) {
-		msg := fmt.Sprintf("prune %s: kept; pruning is not enabled for it (prune: in %s)", o.target, generator.ConfigFile)
-		fmt.Fprintln(s.out, msg)
-		return summary.Append("### " + msg + "\n")
-	}
-	fsys, root, err := render.AtCommit(dir, o.base)
-	if err != nil {
-		return &exitError{code: exitFailure, err: err}
-	}
-	defer fsys.Close()
-	objs, _, err := render.Build(fsys, root, o.target, cfg)
-	if err != nil {
-		return &exitError{code: exitFailure, err: fmt.Errorf("at %s: %w", o.base, err)}
-	}
-	_, namespaced, ns, err := splitScope(objs)
-	if err != nil {
-		return &exitError{code: exitFailure, err: err}
-	}
-	k := kube.Kubectl{Path: o.kubectl}
-	var rows []summary.Row
-	if len(namespaced) > 0 {
-		out, err := k.Delete(context.Background(), namespaced)
-		s.out.Write(out)
-		if err != nil {
-			return &exitError{code: exitFailure, err: err}
-		}
-		if err := k.DeleteConfigMap(context.Background(), ns, applySetParent(o.target)); err != nil {
-			return &exitError{code: exitFailure, err: err}
-		}
-	}
-	for _, ob := range objs {
-		status := "deleted"
-		if ob.Namespace == "" {
-			status = "kept (cluster-scoped objects are never pruned)"
-		}
-		rows = append(rows, summary.Row{ID: ob.ID(), Status: status})
-		fmt.Fprintf(s.err, "%s: %s\n", ob.ID(), status)
-	}
-	return summary.Append(summary.Markdown("prune "+o.target+" (removed)", rows, summary.MaxBytes))
 }
 
 func waitForRollouts(k kube.Kubectl, objs []render.Object, timeout time.Duration) error {
@@ -544,4 +474,56 @@ func waitForRollouts(k kube.Kubectl, objs []render.Object, timeout time.Duration
 		}
 	}
 	return nil
+}
+
+// releaseMoved keeps kubectl's prune from deleting what another target now
+// renders. Service jobs apply in parallel, in any order: when an object
+// moves from this target to another, this apply would prune it (it still
+// carries this set's label) and the other one create it again — a deleted
+// Deployment, or a PersistentVolumeClaim with its data. So the members this
+// target no longer renders that a target at the head does are released
+// from the set first (the label removed while it is still this set's); the
+// other target's apply takes them over. The head is rendered only when some
+// member is about to be pruned.
+func releaseMoved(s *streams, k kube.Kubectl, dir string, cfg *generator.Config, target, ns string, objs []render.Object) ([]summary.Row, error) {
+	ctx := context.Background()
+	set, err := k.GetApplySet(ctx, ns, applySetParent(target))
+	if err != nil || set == nil {
+		return nil, err
+	}
+	members, err := k.Members(ctx, set, nil)
+	if err != nil {
+		return nil, err
+	}
+	rendered := map[objKey]bool{}
+	for _, o := range objs {
+		rendered[keyOf(o)] = true
+	}
+	var leaving []kube.Object
+	for _, m := range members {
+		if !rendered[objKey{m.Group, m.Kind, m.Namespace, m.Name}] {
+			leaving = append(leaving, m)
+		}
+	}
+	if len(leaving) == 0 {
+		return nil, nil
+	}
+	head, err := renderHead(s, dir, cfg, target)
+	if err != nil {
+		return nil, fmt.Errorf("before pruning: %w", err)
+	}
+	var rows []summary.Row
+	for _, m := range leaving {
+		by, ok := head.renderedBy(objKey{m.Group, m.Kind, m.Namespace, m.Name})
+		if !ok {
+			continue
+		}
+		if err := k.ReleaseMember(ctx, m, set.ID); err != nil {
+			return rows, err
+		}
+		status := "not pruned: " + by + " renders it now (released from this target's ApplySet)"
+		rows = append(rows, summary.Row{ID: m.ID(), Status: status})
+		fmt.Fprintf(s.err, "%s: %s\n", m.ID(), status)
+	}
+	return rows, nil
 }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kustomatrix/kustomatrix/generator"
+	"github.com/kustomatrix/kustomatrix/internal/workflowcmd"
 )
 
 // Exit codes. Scripts and CI rely on them; never renumber.
@@ -49,6 +50,13 @@ type streams struct {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// In a workflow, manifest text in what kustomatrix prints (diffs,
+	// kubectl's output) must never become a workflow command.
+	if workflowcmd.Enabled() {
+		var done func()
+		stdout, stderr, done = workflowcmd.Streams(stdout)
+		defer done()
+	}
 	s := &streams{in: stdin, out: stdout, err: stderr}
 	root := newRootCommand(s)
 	root.SetArgs(args)

@@ -8,9 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -158,8 +156,8 @@ func (r Repo) Changes(base, head string) ([]Change, error) {
 }
 
 // Diff lists the files that differ between the commit from and head: a
-// commit, or "" for the working tree (tracked files as they are on disk,
-// and untracked files that are not ignored). Renames count on both sides.
+// commit, or "" for the working tree (tracked files as they are on disk;
+// not untracked files). Renames count on both sides.
 // Each comes with the blob ids of both sides, which Objects reads without
 // looking a path up in a tree again (in a tree of 10,000 directories, that
 // lookup costs ms). Paths are relative to Dir, limited to it.
@@ -198,21 +196,9 @@ func (r Repo) Diff(from, head string) ([]Change, error) {
 	if head != "" {
 		return changes, nil
 	}
-	out, err = r.git("ls-files", "-z", "--others", "--exclude-standard", "--full-name", "--", ":/")
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range strings.Split(string(out), "\x00") {
-		if p == "" {
-			continue
-		}
-		p = relativeTo(prefix, p)
-		mode := "100644"
-		if fi, err := os.Lstat(filepath.Join(r.Dir, filepath.FromSlash(p))); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-			mode = modeSymlink
-		}
-		changes = append(changes, Change{Path: p, NewMode: mode})
-	}
+	// Untracked files are not listed (at 100,000 files, asking git for
+	// them costs seconds): a new root among them is found by the scan of
+	// the working tree, which sees it, and reported added.
 	return changes, nil
 }
 

@@ -2,10 +2,11 @@ package report
 
 import (
 	"fmt"
-	"html"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kustomatrix/kustomatrix/internal/mdtext"
 )
 
 // diffItem is one report's text as a collapsible block.
@@ -18,13 +19,13 @@ type diffItem struct {
 }
 
 func newDiffItem(r Report, runURL string) *diffItem {
-	text := r.Diff
+	// A fence longer than any run of backticks in the text: the text can
+	// never close it (CommonMark), whatever it holds; and no invisible
+	// character (a bidi override, a zero-width space) hides in it.
+	text, fence := mdtext.Block(r.Diff)
 	if !strings.HasSuffix(text, "\n") {
 		text += "\n"
 	}
-	// A fence longer than any run of backticks in the text: the text can
-	// never close it (CommonMark), whatever it holds.
-	fence := strings.Repeat("`", max(3, longestRun(text, '`')+1))
 	lines := strings.Count(text, "\n")
 	lang := "diff"
 	if r.Status != StatusChanges {
@@ -34,24 +35,11 @@ func newDiffItem(r Report, runURL string) *diffItem {
 		r:     r,
 		text:  text,
 		lines: lines,
-		open: fmt.Sprintf("<details><summary>%s <code>%s</code> / <code>%s</code>: %s (<code>%s</code>)</summary>\n\n%s%s\n",
-			statusIcon[r.Status], html.EscapeString(r.Service), html.EscapeString(r.Environment), r.Status, html.EscapeString(r.Path), fence, lang),
+		open: fmt.Sprintf("<details><summary>%s <code>%s</code> / <code>%s</code>: %s (<code>%s</code>)%s</summary>\n\n%s%s\n",
+			statusIcon[r.Status], mdtext.HTML(r.Service), mdtext.HTML(r.Environment), r.Status, mdtext.HTML(r.Path), flagNote(r), fence, lang),
 		close:   fence + "\n\n</details>\n\n",
 		noteMax: max(len(note(lines, lines, runURL)), len(note(0, lines, runURL))),
 	}
-}
-
-func longestRun(s string, c byte) int {
-	best, n := 0, 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			n++
-			best = max(best, n)
-		} else {
-			n = 0
-		}
-	}
-	return best
 }
 
 // note says how much of a cut diff is shown, and where the rest is. shown
@@ -179,7 +167,7 @@ func omittedNote(items []*diffItem, omitted map[*diffItem]bool, runURL string, m
 	var names []string
 	for _, it := range items {
 		if omitted[it] {
-			names = append(names, "`"+strings.ReplaceAll(it.r.Service+"/"+it.r.Environment, "`", "'")+"`")
+			names = append(names, mdtext.Code(it.r.Service+"/"+it.r.Environment))
 		}
 	}
 	where := "the job logs have them"

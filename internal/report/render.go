@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/kustomatrix/kustomatrix/internal/mdtext"
 )
 
 // MaxCommentLength is GitHub's limit on the body of an issue or pull
@@ -77,23 +79,25 @@ func Render(reports []Report, o Options) (string, error) {
 	if !linkable(o.RunURL) {
 		o.RunURL = ""
 	}
-	seen := map[[2]string]bool{}
+	seen := map[[3]string]bool{}
 	for _, r := range reports {
 		if err := r.Validate(); err != nil {
 			return "", fmt.Errorf("report for %q: %w", r.Path, err)
 		}
-		key := [2]string{r.Service, r.Environment}
+		key := r.key()
 		if seen[key] {
 			return "", fmt.Errorf("two reports for %s/%s", r.Service, r.Environment)
 		}
 		seen[key] = true
 	}
-	g := newGrid(reports)
+	current, removed := splitRemovals(reports)
+	g := newGrid(current)
 	reserve := min(1024, limit/4) // for the note on left-out diffs
 	var b strings.Builder
-	b.WriteString(header(reports, o))
+	b.WriteString(header(current, o, removalCounts(removed)))
 	b.WriteString(g.table(limit - reserve - b.Len()))
-	items := g.diffItems(o.RunURL)
+	b.WriteString(removalTable(removed, limit-reserve-b.Len()))
+	items := append(g.diffItems(o.RunURL), removalItems(removed, o.RunURL)...)
 	plan := fitDiffs(items, max(0, limit-reserve-b.Len()))
 	for _, it := range items {
 		if !plan.omitted[it] {
@@ -109,11 +113,14 @@ func Render(reports []Report, o Options) (string, error) {
 	return b.String(), nil
 }
 
-// header is the marker, the title and one line of counts.
-func header(reports []Report, o Options) string {
+// header is the marker, the title and one line of counts (removals: the
+// counts of removed targets, if any).
+func header(reports []Report, o Options, removals string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n### kustomatrix: %s\n\n", Marker(o.Workflow), o.Workflow)
-	if len(reports) == 0 {
+	if len(reports) == 0 && removals != "" {
+		b.WriteString("No target at the head is affected by this change.")
+	} else if len(reports) == 0 {
 		b.WriteString("No target is affected by this change.")
 	} else {
 		n := map[Status]int{}
@@ -131,6 +138,7 @@ func header(reports []Report, o Options) string {
 		}
 		fmt.Fprintf(&b, "%d target(s): %s.", len(reports), strings.Join(parts, ", "))
 	}
+	b.WriteString(removals)
 	if o.RunURL != "" {
 		fmt.Fprintf(&b, " [Workflow run](%s).", o.RunURL)
 	}
@@ -231,19 +239,20 @@ func (g *grid) row(service string) string {
 		case !ok:
 			b.WriteString(" — |")
 		case linkable(r.RunURL):
-			fmt.Fprintf(&b, " %s [%s](%s) |", statusIcon[r.Status], r.Status, r.RunURL)
+			fmt.Fprintf(&b, " %s [%s](%s)%s |", statusIcon[r.Status], r.Status, r.RunURL, flagMark(r))
 		default:
-			fmt.Fprintf(&b, " %s %s |", statusIcon[r.Status], r.Status)
+			fmt.Fprintf(&b, " %s %s%s |", statusIcon[r.Status], r.Status, flagMark(r))
 		}
 	}
 	b.WriteString("\n")
 	return b.String()
 }
 
-// cellCode shows a name as code in a table cell: a backtick would end the
-// code span and a pipe the cell.
+// cellCode shows a name as code in a table cell (mdtext.Cell): nothing in
+// it can end the code span, the cell or the line, and invisible or
+// look-alike characters show as code points.
 func cellCode(s string) string {
-	return "`" + strings.ReplaceAll(strings.ReplaceAll(s, "`", "'"), "|", `\|`) + "`"
+	return mdtext.Cell(s)
 }
 
 // linkable says whether a URL can go into a Markdown link as it is, and

@@ -260,7 +260,7 @@ func TestRenderEscapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| `a\\|b'c` |", "`<prod>`", "<code>&lt;prod&gt;</code>", "<code>x&amp;y</code>", "| 🟡 changes |"} {
+	for _, want := range []string{"| ``a\\|b`c`` |", "`<prod>`", "<code>&lt;prod&gt;</code>", "<code>x&amp;y</code>", "| 🟡 changes |"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("body lacks %q:\n%s", want, body)
 		}

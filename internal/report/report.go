@@ -54,6 +54,44 @@ type Report struct {
 	Diff string `json:"diff,omitempty"`
 	// RunURL links to the run (or the job) that produced the report.
 	RunURL string `json:"runUrl,omitempty"`
+	// Removal is set on the report of a target the change removes
+	// (kustomatrix prune --dry-run): what merging it deletes. Status is
+	// then StatusChanges when it deletes something.
+	Removal *Removal `json:"removal,omitempty"`
+}
+
+// Removal is what merging a change deletes for one removed target.
+type Removal struct {
+	// Pruned says whether prune: in the configuration covers the target;
+	// without it nothing is deleted.
+	Pruned bool `json:"pruned"`
+	// Source says where Deletes come from: SourceCluster or SourceRendering.
+	Source string `json:"source,omitempty"`
+	// Deletes are the objects the merge deletes, as kubectl names them.
+	Deletes []string `json:"deletes,omitempty"`
+	// Kept are objects of the target that a target at the head renders:
+	// never deleted.
+	Kept []Kept `json:"kept,omitempty"`
+	// Note says why nothing is listed, when that needs saying.
+	Note string `json:"note,omitempty"`
+}
+
+// Where the deletions of a Removal come from.
+const (
+	// SourceCluster: the members of the target's ApplySet, listed in the
+	// cluster — exactly what the merge deletes, as the cluster is now.
+	SourceCluster = "cluster"
+	// SourceRendering: the target rendered at the base, without access to
+	// the cluster; the merge deletes those of them that carry the target's
+	// ApplySet label, and nothing else.
+	SourceRendering = "rendering"
+)
+
+// Kept is an object a removed target had that is not deleted, because a
+// target at the head renders it.
+type Kept struct {
+	ID         string `json:"id"`
+	RenderedBy string `json:"renderedBy"`
 }
 
 // Validate reports the first problem of a report, if any.
@@ -67,8 +105,16 @@ func (r Report) Validate() error {
 		return errors.New("path is empty")
 	case !r.Status.Valid():
 		return fmt.Errorf("status %q is not one of %q, %q, %q, %q", r.Status, StatusChanges, StatusNoChanges, StatusError, StatusSkipped)
+	case r.Removal != nil && r.Removal.Source != "" && r.Removal.Source != SourceCluster && r.Removal.Source != SourceRendering:
+		return fmt.Errorf("removal source %q is not one of %q, %q", r.Removal.Source, SourceCluster, SourceRendering)
 	}
 	return nil
+}
+
+// key tells reports apart: a removed target may share its service and
+// environment with a target at the head (a directory moved).
+func (r Report) key() [3]string {
+	return [3]string{r.Service, r.Environment, fmt.Sprint(r.Removal != nil)}
 }
 
 // FileName is the name Write gives a report: readable (service and
@@ -76,6 +122,9 @@ func (r Report) Validate() error {
 // of all matrix jobs can be merged into one directory.
 func FileName(r Report) string {
 	sum := sha256.Sum256([]byte(r.Path))
+	if r.Removal != nil {
+		return safeName(r.Service) + "_" + safeName(r.Environment) + "_removed_" + hex.EncodeToString(sum[:4]) + ".json"
+	}
 	return safeName(r.Service) + "_" + safeName(r.Environment) + "_" + hex.EncodeToString(sum[:4]) + ".json"
 }
 
@@ -147,7 +196,7 @@ func ReadFile(name string) (Report, error) {
 // error naming both files: the comment would have to pick one.
 func Read(dir string) ([]Report, error) {
 	var reports []Report
-	from := map[[2]string]string{}
+	from := map[[3]string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -159,7 +208,7 @@ func Read(dir string) ([]Report, error) {
 		if err != nil {
 			return err
 		}
-		key := [2]string{r.Service, r.Environment}
+		key := r.key()
 		if prev, ok := from[key]; ok {
 			return fmt.Errorf("two reports for %s/%s: %s and %s", r.Service, r.Environment, prev, p)
 		}

@@ -8,8 +8,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// checkWorkflowFile validates one workflow against the github-workflow.json schema. (actionlint
-// runs separately over all workflows at once, because it cross-checks reusable workflows.)
+// checkWorkflowFile validates one workflow against the github-workflow.json schema and runs the
+// security audits (audit.go) on it. (actionlint runs separately over all workflows at once,
+// because it cross-checks reusable workflows.)
 func checkWorkflowFile(root, path string) ([]Finding, error) {
 	schemas, err := loadSchemas()
 	if err != nil {
@@ -27,11 +28,13 @@ func checkWorkflowFile(root, path string) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(found, more...), nil
+	found = append(found, more...)
+	return append(found, auditWorkflow(rel, src, doc)...), nil
 }
 
 // checkActionFile validates one action metadata file against the github-action.json schema and,
-// for composite actions, checks the `run:` steps that actionlint never sees.
+// for composite actions, checks the `run:` steps that actionlint never sees and runs the security
+// audits (audit.go) on them.
 func checkActionFile(root, path, shellcheck string) ([]Finding, error) {
 	schemas, err := loadSchemas()
 	if err != nil {
@@ -54,7 +57,8 @@ func checkActionFile(root, path, shellcheck string) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(found, more...), nil
+	found = append(found, more...)
+	return append(found, auditAction(rel, src, doc)...), nil
 }
 
 // readRepoFile reads a file and returns its repository-relative path with its content.

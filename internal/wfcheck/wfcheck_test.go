@@ -11,7 +11,8 @@ import (
 )
 
 // checkoutStep is a pinned checkout step, as kustomatrix generates it.
-const checkoutStep = "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n"
+const checkoutStep = "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n" +
+	"        with:\n          persist-credentials: false\n"
 
 // cleanWorkflow calls a local composite action with its required input.
 const cleanWorkflow = `name: CI
@@ -28,7 +29,9 @@ jobs:
 ` + checkoutStep + `      - uses: ./.github/actions/greet
         with:
           who: ${{ github.actor }}
-      - run: echo "built ${{ github.sha }}"
+      - run: echo "built $SHA"
+        env:
+          SHA: ${{ github.sha }}
   test:
     needs: build
     runs-on: ubuntu-latest
@@ -60,7 +63,9 @@ runs:
         greeting="hello ${WHO}"
         echo "greeting=${greeting}" >> "$GITHUB_OUTPUT"
     - shell: bash
-      run: echo "done ${{ inputs.who }}"
+      env:
+        WHO: ${{ inputs.who }}
+      run: echo "done ${WHO}"
 `
 
 // reusableWorkflow is a local reusable workflow with one required input.
@@ -76,7 +81,9 @@ jobs:
   deploy:
     runs-on: ubuntu-latest
     steps:
-      - run: echo "deploying ${{ inputs.target }}"
+      - run: echo "deploying $TARGET"
+        env:
+          TARGET: ${{ inputs.target }}
 `
 
 // callerJob is appended to cleanWorkflow's jobs to call reusableWorkflow.
@@ -166,11 +173,11 @@ runs:
 	name: "bad expression",
 	files: map[string]string{act: cleanAction,
 		wf: mustReplace(cleanWorkflow, "github.sha", "github.no_such_property")},
-	want: []want{{path: wf, kind: "expression", line: 16, contains: "no_such_property"}},
+	want: []want{{path: wf, kind: "expression", line: 20, contains: "no_such_property"}},
 }, {
 	name:  "unknown needs",
 	files: map[string]string{act: cleanAction, wf: mustReplace(cleanWorkflow, "needs: build", "needs: biuld")},
-	want:  []want{{path: wf, kind: "job-needs", line: 17, contains: "biuld"}},
+	want:  []want{{path: wf, kind: "job-needs", line: 21, contains: "biuld"}},
 }, {
 	name:  "missing input of local composite action",
 	files: map[string]string{act: cleanAction, wf: mustReplace(cleanWorkflow, "who:", "whom:")},
@@ -183,22 +190,22 @@ runs:
 	name: "schema: job without runs-on",
 	files: map[string]string{act: cleanAction,
 		wf: mustReplace(cleanWorkflow, "  test:\n    needs: build\n    runs-on: ubuntu-latest\n", "  test:\n    needs: build\n")},
-	want: []want{{path: wf, kind: KindSchema, line: 17, contains: "runs-on"}},
+	want: []want{{path: wf, kind: KindSchema, line: 21, contains: "runs-on"}},
 }, {
 	name:  "schema: unknown top-level key",
 	files: map[string]string{act: cleanAction, wf: cleanWorkflow + "jobz:\n  x: 1\n"},
-	want:  []want{{path: wf, kind: KindSchema, line: 24, contains: "jobz"}},
+	want:  []want{{path: wf, kind: KindSchema, line: 28, contains: "jobz"}},
 }, {
 	name: "composite shellcheck problem",
 	files: map[string]string{wf: cleanWorkflow,
-		act: mustReplace(cleanAction, `echo "done ${{ inputs.who }}"`, `echo finished $1`)},
-	want: []want{{path: act, kind: KindShellcheck, line: 22, contains: "SC2086"}},
+		act: mustReplace(cleanAction, `echo "done ${WHO}"`, `echo finished $1`)},
+	want: []want{{path: act, kind: KindShellcheck, line: 24, contains: "SC2086"}},
 }, {
 	name: "composite run step without shell",
 	files: map[string]string{wf: cleanWorkflow,
-		act: mustReplace(cleanAction, "    - shell: bash\n      run: echo", "    - run: echo")},
+		act: mustReplace(cleanAction, "    - shell: bash\n      env:", "    - env:")},
 	want: []want{
-		{path: act, kind: KindCompositeShell, line: 21, contains: "runs.steps[1]"},
+		{path: act, kind: KindCompositeShell, line: 23, contains: "runs.steps[1]"},
 		{path: act, kind: KindSchema},
 	},
 }, {
@@ -212,7 +219,7 @@ runs:
 }, {
 	name:  "duplicate key in action.yml",
 	files: map[string]string{wf: cleanWorkflow, act: cleanAction + "name: Again\n"},
-	want:  []want{{path: act, kind: KindYAML, line: 23, contains: `"name" is duplicated`}},
+	want:  []want{{path: act, kind: KindYAML, line: 25, contains: `"name" is duplicated`}},
 }}
 
 func TestCheck(t *testing.T) {
