@@ -7,6 +7,6 @@ package generator
 // The release process moves it forward; a repository can pin its own with
 // tool.uses and tool.version in the configuration.
 const (
-	DefaultToolUses    = "kustomatrix/kustomatrix@002e4bd4d931cce2ba9ab0e58b3e915a07d176c2"
-	DefaultToolVersion = "v0.4.0"
+	DefaultToolUses    = "kustomatrix/kustomatrix@5561d20fee122224d2ba1c85151d938bbbeebca4"
+	DefaultToolVersion = "v0.5.0"
 )
