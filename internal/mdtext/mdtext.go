@@ -192,3 +192,27 @@ func longestRun(s string, c byte) int {
 	}
 	return best
 }
+
+// Table writes a Markdown table in at most budget bytes: head (the header
+// and separator lines), then the n rows row(i) returns while they fit, then
+// more(rest) in place of the rows that do not (GitHub caps a step summary
+// at 1 MiB and a comment at 65,536 characters). The table ends with a
+// blank line.
+func Table(head string, n int, row func(i int) string, more func(rest int) string, budget int) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for i := 0; i < n; i++ {
+		r := row(i)
+		need := b.Len() + len(r) + 1
+		if left := n - i - 1; left > 0 {
+			need += len(more(left))
+		}
+		if need > budget {
+			b.WriteString(more(n - i))
+			break
+		}
+		b.WriteString(r)
+	}
+	b.WriteString("\n")
+	return b.String()
+}

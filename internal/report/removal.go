@@ -79,22 +79,10 @@ func removalTable(removed []Report, budget int) string {
 	if len(head)+len(more(len(removed)))+1 > budget {
 		return fmt.Sprintf("%d removed target(s): too many to list here; the workflow run has every deletion.\n\n", len(removed))
 	}
-	var b strings.Builder
-	b.WriteString(head)
-	for i, r := range removed {
-		row := fmt.Sprintf("| %s / %s (%s) | %s |\n", cellCode(r.Service), cellCode(r.Environment), cellCode(r.Path), removalOutcome(r))
-		need := b.Len() + len(row) + 1
-		if left := len(removed) - i - 1; left > 0 {
-			need += len(more(left))
-		}
-		if need > budget {
-			b.WriteString(more(len(removed) - i))
-			break
-		}
-		b.WriteString(row)
-	}
-	b.WriteString("\n")
-	return b.String()
+	return mdtext.Table(head, len(removed), func(i int) string {
+		r := removed[i]
+		return fmt.Sprintf("| %s / %s (%s) | %s |\n", cellCode(r.Service), cellCode(r.Environment), cellCode(r.Path), removalOutcome(r))
+	}, more, budget)
 }
 
 // removalItems are the lists of deletions (or the errors) of the removed

@@ -83,22 +83,9 @@ func flagged(rows []Row) int {
 func table(rows []Row, budget int) string {
 	const head = "| object | status |\n|---|---|\n"
 	more := func(n int) string { return fmt.Sprintf("| …and %d more object(s) | see the job log |\n", n) }
-	var b strings.Builder
-	b.WriteString(head)
-	for i, r := range rows {
-		row := fmt.Sprintf("| %s | %s |\n", mdtext.Cell(r.ID), status(r, mdtext.Text))
-		need := b.Len() + len(row) + 1
-		if left := len(rows) - i - 1; left > 0 {
-			need += len(more(left))
-		}
-		if need > budget {
-			b.WriteString(more(len(rows) - i))
-			break
-		}
-		b.WriteString(row)
-	}
-	b.WriteString("\n")
-	return b.String()
+	return mdtext.Table(head, len(rows), func(i int) string {
+		return fmt.Sprintf("| %s | %s |\n", mdtext.Cell(rows[i].ID), status(rows[i], mdtext.Text))
+	}, more, budget)
 }
 
 // status is a row's status and its note, escaped by esc.
