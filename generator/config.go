@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"gopkg.in/yaml.v3"
@@ -111,6 +112,22 @@ type Override struct {
 type Kustomize struct {
 	// LoadRestrictor is rootOnly (kustomize's default) or none.
 	LoadRestrictor string `yaml:"loadRestrictor"`
+	// RemoteResources are the host/org patterns (github.com/myorg/*) of
+	// the remote resources and git bases a build may fetch; none by
+	// default. Git references must be pinned to a commit SHA; file://,
+	// plain http and hosts on this machine are always refused.
+	RemoteResources []string `yaml:"remoteResources"`
+	// RemoteTimeout bounds a build that fetches remote references (a Go
+	// duration; default DefaultRemoteTimeout).
+	RemoteTimeout string `yaml:"remoteTimeout"`
+}
+
+// Timeout is RemoteTimeout as a duration.
+func (k Kustomize) Timeout() time.Duration {
+	if d, err := time.ParseDuration(k.RemoteTimeout); err == nil && d > 0 {
+		return d
+	}
+	return DefaultRemoteTimeout
 }
 
 // Environment holds the settings of one deploy environment.
@@ -339,6 +356,16 @@ func (c *Config) validate(name string, root *yaml.Node) []Diagnostic {
 	case "", LoadRestrictorRootOnly, LoadRestrictorNone:
 	default:
 		bad("kustomize.loadRestrictor", "loadRestrictor %q is not one of %q, %q", c.Kustomize.LoadRestrictor, LoadRestrictorRootOnly, LoadRestrictorNone)
+	}
+	for i, p := range c.Kustomize.RemoteResources {
+		if why := validRemotePattern(p); why != "" {
+			bad(fmt.Sprintf("kustomize.remoteResources.%d", i), "%s", why)
+		}
+	}
+	if t := c.Kustomize.RemoteTimeout; t != "" {
+		if d, err := time.ParseDuration(t); err != nil || d <= 0 {
+			bad("kustomize.remoteTimeout", "remoteTimeout %q is not a positive duration (90s, 5m)", t)
+		}
 	}
 	if c.Tool.Uses != "" && !sha1Ref.MatchString(c.Tool.Uses) {
 		bad("tool.uses", "tool.uses %q must be owner/repo@<full 40-character commit SHA>", c.Tool.Uses)

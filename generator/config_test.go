@@ -100,6 +100,23 @@ tool:
 				}
 			}),
 		},
+		"remote resources allowed by host and org, with a timeout": {
+			in: "kustomize:\n  remoteResources: [github.com/myorg/*, \"*.example.com\"]\n  remoteTimeout: 90s\n",
+			want: defaultsWith(func(c *Config) {
+				c.Kustomize.RemoteResources = []string{"github.com/myorg/*", "*.example.com"}
+				c.Kustomize.RemoteTimeout = "90s"
+			}),
+		},
+		"bad remote resource patterns and timeout": {
+			in: "kustomize:\n  remoteResources:\n    - https://github.com/myorg\n    - \"*\"\n    - localhost:8080\n    - \"github.com/[\"\n  remoteTimeout: soon\n",
+			errs: []string{
+				`.kustomatrix.yaml:3:7: pattern "https://github.com/myorg" must be host[/org[/repo]] with no scheme, user or query (github.com/myorg/*) [config]`,
+				`.kustomatrix.yaml:4:7: pattern "*" must name a host (a leading "*." is allowed), not match every host [config]`,
+				`.kustomatrix.yaml:5:7: pattern "localhost:8080" names this machine, which a build never reaches [config]`,
+				`.kustomatrix.yaml:6:7: pattern "github.com/[" is not a valid glob: syntax error in pattern [config]`,
+				`.kustomatrix.yaml:7:18: remoteTimeout "soon" is not a positive duration (90s, 5m) [config]`,
+			},
+		},
 
 		"unknown keys at every depth": {
 			in: `nmae: x
@@ -121,7 +138,7 @@ tool: {pin: v1}
 				`.kustomatrix.yaml:1:1: unknown key "nmae" in the top level; expected one of: comment, deployBranch, discovery, environments, globalDependencies, kustomize, layout, name, plan, prune, runsOn, sync, tool [config]`,
 				`.kustomatrix.yaml:3:3: unknown key "inclde" in "discovery"; expected one of: exclude, include, overrides [config]`,
 				`.kustomatrix.yaml:6:7: unknown key "servce" in "discovery.overrides.0"; expected one of: environment, path, service [config]`,
-				`.kustomatrix.yaml:7:13: unknown key "restrictor" in "kustomize"; expected one of: loadRestrictor [config]`,
+				`.kustomatrix.yaml:7:13: unknown key "restrictor" in "kustomize"; expected one of: loadRestrictor, remoteResources, remoteTimeout [config]`,
 				`.kustomatrix.yaml:11:7: unknown key "kubeconfig" in "environments.prod.credentials"; expected one of: awsEks, kubeconfigSecret, steps [config]`,
 				`.kustomatrix.yaml:12:16: unknown key "role" in "environments.prod.credentials.awsEks"; expected one of: clusterName, region, roleArn [config]`,
 				`.kustomatrix.yaml:13:5: unknown key "extra" in "environments.prod"; expected one of: credentials, deployments, githubEnvironment [config]`,

@@ -23,6 +23,7 @@ type analyzer struct {
 	fsys      filesys.FileSystem
 	dir       string
 	rootOnly  bool
+	kustomize Kustomize // its remoteResources decide which remote references are refused
 	kusts     map[string]*kustomization
 	mu        sync.Mutex
 	memo      map[*kustomization]inputSet
@@ -48,8 +49,8 @@ const (
 
 // newAnalyzer takes the directory listings a walk of the repository read
 // (nil: none) to answer stats; it asks fsys about other paths.
-func newAnalyzer(fsys filesys.FileSystem, dir, restrictor string, kusts map[string]*kustomization, seen listings) *analyzer {
-	return &analyzer{fsys: fsys, dir: dir, rootOnly: restrictor != LoadRestrictorNone, kusts: kusts,
+func newAnalyzer(fsys filesys.FileSystem, dir string, kz Kustomize, kusts map[string]*kustomization, seen listings) *analyzer {
+	return &analyzer{fsys: fsys, dir: dir, rootOnly: kz.LoadRestrictor != LoadRestrictorNone, kustomize: kz, kusts: kusts,
 		memo: map[*kustomization]inputSet{}, diags: map[Diagnostic]bool{}, statCache: map[string]pathKind{}, seen: seen,
 		followed: map[string]*linkPath{}}
 }
@@ -350,7 +351,7 @@ func (a *analyzer) addRef(k *kustomization, r *reference, set inputSet, stack ma
 	}
 	if !ok {
 		if isRemote(r.Value) {
-			a.reportAt(at, KindRemote, "remote %s %q is not tracked: its changes do not mark this target as affected", r.Field, r.Value)
+			a.reportRemote(at)
 		} else {
 			a.reportAt(at, KindEscape, "%s %q leaves the repository: only a change git records (in the git repository around a manifest repository in a subdirectory) marks this target", r.Field, r.Value)
 			// A relative path stays in the closure as it leads out
@@ -421,7 +422,7 @@ func (a *analyzer) addRef(k *kustomization, r *reference, set inputSet, stack ma
 			return false
 		}
 		if isRemote(r.Value) {
-			a.reportAt(at, KindRemote, "remote %s %q is not tracked: its changes do not mark this target as affected", r.Field, r.Value)
+			a.reportRemote(at)
 			return false
 		}
 		set[p] = false // creating it must mark the target as affected
@@ -442,10 +443,26 @@ func (a *analyzer) addPluginInputs(k *kustomization, r *reference, file string, 
 	}
 	for _, v := range pluginPaths(data) {
 		if isRemote(v) {
+			// Not tracked; refused unless kustomize.remoteResources allows it.
+			if msg := a.kustomize.refusedMessage(r.Field+" "+r.Value, v); msg != "" {
+				a.reportAt(refAt{k, r}, KindRemoteRefused, "%s", msg)
+			}
 			continue
 		}
 		a.addRef(k, &reference{Value: v, Field: r.Field + " " + r.Value, Kind: refFile, Line: r.Line, Col: r.Col, at: r.posKey(), exact: r.exact}, set, nil)
 	}
+}
+
+// reportRemote reports a remote reference: refused by the configuration's
+// kustomize.remoteResources (a build fails on it, and check too), or
+// allowed but not tracked.
+func (a *analyzer) reportRemote(at refAt) {
+	r := at.r
+	if msg := a.kustomize.refusedMessage(r.Field, r.Value); msg != "" {
+		a.reportAt(at, KindRemoteRefused, "%s", msg)
+		return
+	}
+	a.reportAt(at, KindRemote, "remote %s %q is allowed by kustomize.remoteResources but not tracked: its changes do not mark this target as affected", r.Field, r.Value)
 }
 
 // refAt is where a diagnostic about a reference points; its position is
@@ -470,6 +487,16 @@ func within(dir, p string) bool {
 func isRemote(v string) bool {
 	if strings.Contains(v, "://") || strings.HasPrefix(v, "git@") || strings.Contains(v, "?ref=") {
 		return true
+	}
+	if _, forced := cutPrefixFold(v, "git::"); forced {
+		return true
+	}
+	// SCP style with any user (alice@host:repo), which kustomize clones.
+	if u := gitUsername.FindString(v); u != "" {
+		rest := v[len(u):]
+		if c := strings.IndexByte(rest, ':'); c > 0 && !strings.Contains(rest[:c], "/") {
+			return true
+		}
 	}
 	for _, h := range []string{"github.com/", "gitlab.com/", "bitbucket.org/"} {
 		if strings.HasPrefix(v, h) {

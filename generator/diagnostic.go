@@ -13,7 +13,8 @@ const (
 	KindMissing        = "missing"         // a referenced local path that does not exist
 	KindCycle          = "cycle"           // kustomizations that reference each other
 	KindEscape         = "escape"          // a reference leaving the repository
-	KindRemote         = "remote"          // a remote (URL) resource, not tracked
+	KindRemote         = "remote"          // a remote (URL) resource kustomize.remoteResources allows, not tracked
+	KindRemoteRefused  = "remote-refused"  // a remote reference kustomize.remoteResources does not allow: builds refuse it, check fails
 	KindSymlink        = "symlink"         // a directory link to a root, which is no target of its own
 	KindLoadRestrictor = "load-restrictor" // a file outside its kustomization under rootOnly
 )

@@ -58,7 +58,7 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	an := newAnalyzer(fsys, dir, cfg.Kustomize.LoadRestrictor, kusts, seen)
+	an := newAnalyzer(fsys, dir, cfg.Kustomize, kusts, seen)
 	an.links = links
 	roots := an.roots()
 	roots = filterRoots(roots, cfg.Discovery)

@@ -569,11 +569,27 @@ envs:
 `)
 		r := th.scan(nil)
 		th.expect("inputs", []string{"app/kustomization.yaml"}, th.inputs(r, "app"))
-		th.expect("diagnostics", []string{
-			`app/kustomization.yaml:2:5: remote resources "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1" is not tracked: its changes do not mark this target as affected [remote]`,
-			`app/kustomization.yaml:3:5: remote resources "github.com/org/repo/deploy?ref=v1" is not tracked: its changes do not mark this target as affected [remote]`,
-			`app/kustomization.yaml:4:5: remote resources "git@github.com:org/repo.git" is not tracked: its changes do not mark this target as affected [remote]`,
+		const fix = "; allow it with a host/org pattern in kustomize.remoteResources in .kustomatrix.yaml and pin git references with ?ref=<40-hex commit SHA>, or vendor it into the repository [remote-refused]"
+		th.expect("diagnostics without kustomize.remoteResources", []string{
+			`app/kustomization.yaml:2:5: remote resources "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1" is refused: no pattern of kustomize.remoteResources (none set) matches "github.com/kubernetes-sigs/kustomize"` + fix,
+			`app/kustomization.yaml:3:5: remote resources "github.com/org/repo/deploy?ref=v1" is refused: no pattern of kustomize.remoteResources (none set) matches "github.com/org/repo/deploy"` + fix,
+			`app/kustomization.yaml:4:5: remote resources "git@github.com:org/repo.git" is refused: no pattern of kustomize.remoteResources (none set) matches "github.com/org/repo.git"` + fix,
 		}, diagnosticList(r))
+	})
+	t.Run("remote resources kustomize.remoteResources allows", func(t *testing.T) {
+		th := newScenario(t)
+		th.write("app/kustomization.yaml", `resources:
+  - https://github.com/org/repo//deploy?ref=0123456789abcdef0123456789abcdef01234567
+  - github.com/org/repo/deploy?ref=v1
+  - file:///srv/git/repo//deploy?ref=0123456789abcdef0123456789abcdef01234567
+`)
+		cfg := th.config("kustomize:\n  remoteResources: [github.com/org/*]\n")
+		const fix = "; allow it with a host/org pattern in kustomize.remoteResources in .kustomatrix.yaml and pin git references with ?ref=<40-hex commit SHA>, or vendor it into the repository [remote-refused]"
+		th.expect("diagnostics", []string{
+			`app/kustomization.yaml:2:5: remote resources "https://github.com/org/repo//deploy?ref=0123456789abcdef0123456789abcdef01234567" is allowed by kustomize.remoteResources but not tracked: its changes do not mark this target as affected [remote]`,
+			`app/kustomization.yaml:3:5: remote resources "github.com/org/repo/deploy?ref=v1" is refused: git ref "v1" is not pinned to a full 40-character commit SHA (?ref=<sha>): a branch or tag can move` + fix,
+			`app/kustomization.yaml:4:5: remote resources "file:///srv/git/repo//deploy?ref=0123456789abcdef0123456789abcdef01234567" is refused: file:// is a local transport: it reads a repository outside this one; no kustomize.remoteResources pattern can allow it; vendor it into the repository [remote-refused]`,
+		}, diagnosticList(th.scan(cfg)))
 	})
 	t.Run("the load restrictor", func(t *testing.T) {
 		th := cartRepo(t)

@@ -56,7 +56,9 @@ func newCheckCommand(s *streams) *cobra.Command {
 		Use:   "check",
 		Short: "Fail (exit 1) when the generated files are out of date",
 		Long: `Renders every generated file and compares it with the repository, writing
-nothing. Exit 1 lists changed, missing and orphaned files with a unified diff.`,
+nothing. Exit 1 lists changed, missing and orphaned files with a unified diff.
+Exit 2 when a kustomization names a remote reference kustomize.remoteResources
+does not allow ([remote-refused]): every build would refuse it.`,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			repo, dir, err := o.load(s)
@@ -67,7 +69,11 @@ nothing. Exit 1 lists changed, missing and orphaned files with a unified diff.`,
 			if err != nil {
 				return err
 			}
+			refused := remoteRefused(repo)
 			if len(changes) == 0 {
+				if refused != nil {
+					return refused
+				}
 				fmt.Fprintf(s.out, "generated files are up to date (%d service(s), %d target(s))\n", len(repo.Services), len(repo.Targets))
 				return nil
 			}
@@ -78,11 +84,32 @@ nothing. Exit 1 lists changed, missing and orphaned files with a unified diff.`,
 			for _, c := range changes {
 				s.out.Write(c.Diff)
 			}
+			if refused != nil {
+				return refused
+			}
 			return &exitError{code: exitChanges}
 		},
 	}
 	o.register(cmd, true)
 	return cmd
+}
+
+// remoteRefused fails check (exit 2, the configuration decides) on a
+// remote reference kustomize.remoteResources does not allow: every build
+// of the pipeline would refuse it, so the pull request that adds it fails
+// here first, with the diagnostics (already printed) naming each one.
+func remoteRefused(repo *generator.Repo) error {
+	n := 0
+	for _, d := range repo.Diagnostics {
+		if d.Kind == generator.KindRemoteRefused {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return &exitError{code: exitUsage, err: fmt.Errorf("%d remote reference(s) refused [%s]: builds would fail; allow them with host/org patterns in kustomize.remoteResources in %s (git refs pinned with ?ref=<commit SHA>) or vendor them",
+		n, generator.KindRemoteRefused, generator.ConfigFile)}
 }
 
 // ioFailure keeps a *generator.ConfigError (exit 2: the layout is the

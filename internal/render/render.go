@@ -48,7 +48,34 @@ func (o Object) ID() string {
 }
 
 // Build renders one root of the repository at dir (an absolute path in fsys).
+// Remote references are fetched only when cfg's kustomize.remoteResources
+// allows every one the build reads (policyFS), and then within
+// kustomize.remoteTimeout.
 func Build(fsys filesys.FileSystem, dir, target string, cfg *generator.Config) ([]Object, []byte, error) {
+	pfs := policyFS{FileSystem: fsys, dir: dir, kz: cfg.Kustomize, refused: &refusals{}}
+	type out struct {
+		objs []Object
+		all  []byte
+	}
+	run := func() (out, error) {
+		objs, all, err := build(pfs, dir, target, cfg)
+		return out{objs, all}, err
+	}
+	var o out
+	var err error
+	if len(cfg.Kustomize.RemoteResources) == 0 {
+		o, err = run() // nothing can be fetched: nothing to time out
+	} else {
+		restrictGit()
+		o, err = withTimeout(cfg.Kustomize.Timeout(), target, run)
+	}
+	if rerr := pfs.refused.err(); rerr != nil {
+		return nil, nil, fmt.Errorf("kustomize build %s: %w", target, rerr)
+	}
+	return o.objs, o.all, err
+}
+
+func build(fsys filesys.FileSystem, dir, target string, cfg *generator.Config) ([]Object, []byte, error) {
 	opts := krusty.MakeDefaultOptions()
 	// As kustomize build does: Namespaces (and CRDs) first unless the
 	// kustomization's sortOptions say otherwise, so an apply of a new
