@@ -58,6 +58,15 @@ func (o *deployOptions) load() (string, *generator.Config, error) {
 	return dir, cfg, err
 }
 
+// kubectlEnvHelp ends the help of the commands that run kubectl against
+// the cluster (issue #12: kubectl's environment, request timeout).
+const kubectlEnvHelp = `
+kubectl runs without the KUBECTL_* variables of the environment (a
+KUBECTL_EXTERNAL_DIFF would change the diff kustomatrix reads) and with a
+timeout on each request to the API server: $` + kube.RequestTimeoutEnv + `
+(a duration, default 30s). When the API server cannot be reached, the error
+names the server, the context and the kubeconfig kubectl used.`
+
 func newDiffCommand(s *streams) *cobra.Command {
 	var o deployOptions
 	cmd := &cobra.Command{
@@ -76,7 +85,8 @@ With --report DIR, also leaves the target's result (changes, no changes, or
 the error) as a JSON file in DIR for "kustomatrix comment", named after the
 service and environment the committed paths file gives the target; with
 --github-output, writes report=NAME (the file's name without .json) to
-$GITHUB_OUTPUT, for the artifact that carries it to the commenting job.`,
+$GITHUB_OUTPUT, for the artifact that carries it to the commenting job.
+` + kubectlEnvHelp,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if o.githubOutput && os.Getenv("GITHUB_OUTPUT") == "" {
@@ -314,7 +324,8 @@ func newApplyCommand(s *streams) *cobra.Command {
 		Long: `Renders the target, diffs it against the cluster for the report, then runs
 kubectl apply --server-side --field-manager=kustomatrix. With --wait, waits
 for Deployments, StatefulSets and DaemonSets to roll out. Writes a Markdown
-report to $GITHUB_STEP_SUMMARY when it is set.`,
+report to $GITHUB_STEP_SUMMARY when it is set.
+` + kubectlEnvHelp,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error { return o.runApply(s) },
 	}

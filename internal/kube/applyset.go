@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -60,24 +59,20 @@ type ApplySet struct {
 // label is not the one kubectl gives that parent is an error: whatever it
 // is, it is not a record of ours.
 func (k Kubectl) GetApplySet(ctx context.Context, namespace, parent string) (*ApplySet, error) {
-	res, err := k.run(ctx, nil, "get", "configmap", parent, "--namespace="+namespace, "--ignore-not-found", "-o", "json")
-	if err != nil {
-		return nil, err
-	}
-	if res.Code != 0 {
-		return nil, fmt.Errorf("reading the ApplySet parent configmap %s/%s: %s", namespace, parent, strings.TrimSpace(string(res.Stderr)))
-	}
-	if len(bytes.TrimSpace(res.Stdout)) == 0 {
-		return nil, nil
-	}
+	// A raw GET: no discovery first, whose retries would multiply the
+	// request timeout before an unresponsive server is reported.
 	var cm struct {
 		Metadata struct {
 			Labels      map[string]string `json:"labels"`
 			Annotations map[string]string `json:"annotations"`
 		} `json:"metadata"`
 	}
-	if err := json.Unmarshal(res.Stdout, &cm); err != nil {
+	found, err := k.getRaw(ctx, "/api/v1/namespaces/"+url.PathEscape(namespace)+"/configmaps/"+url.PathEscape(parent), &cm)
+	if err != nil {
 		return nil, fmt.Errorf("reading the ApplySet parent configmap %s/%s: %w", namespace, parent, err)
+	}
+	if !found {
+		return nil, nil
 	}
 	id := ApplySetID(parent, namespace)
 	if got := cm.Metadata.Labels[ParentIDLabel]; got != id {

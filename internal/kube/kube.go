@@ -7,17 +7,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // FieldManager owns every field kustomatrix applies.
 const FieldManager = "kustomatrix"
 
-// Kubectl runs one kubectl binary, with the environment's KUBECONFIG.
+// Kubectl runs one kubectl binary, with the environment's KUBECONFIG, in
+// an environment kustomatrix controls (see kubectlEnv) and with a timeout on
+// every request to the API server.
 type Kubectl struct {
 	Path string // "kubectl" when empty
+	// RequestTimeout bounds each request to the API server; when zero,
+	// $KUSTOMATRIX_REQUEST_TIMEOUT or DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Result is what one kubectl invocation produced.
@@ -30,25 +35,44 @@ func (k Kubectl) run(ctx context.Context, stdin []byte, args ...string) (Result,
 	return k.runEnv(ctx, nil, stdin, args...)
 }
 
+func (k Kubectl) bin() string {
+	if k.Path == "" {
+		return "kubectl"
+	}
+	return k.Path
+}
+
+// runEnv runs kubectl with env added to its controlled environment. A run
+// that never reached the API server is an error naming the server, context
+// and kubeconfig; any other exit code is the caller's to read.
 func (k Kubectl) runEnv(ctx context.Context, env []string, stdin []byte, args ...string) (Result, error) {
-	bin := k.Path
-	if bin == "" {
-		bin = "kubectl"
+	bin := k.bin()
+	timeout, err := k.requestTimeout()
+	if err != nil {
+		return Result{}, err
 	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
+	full := args
+	// rollout status watches for as long as its own --timeout: a request
+	// timeout would cut the watch.
+	if len(args) > 0 && args[0] != "rollout" {
+		full = append([]string{"--request-timeout=" + timeout.String()}, args...)
 	}
+	cmd := exec.CommandContext(ctx, bin, full...)
+	cmd.Env = kubectlEnv(env)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err = cmd.Run()
 	res := Result{Stdout: out.Bytes(), Stderr: errb.Bytes()}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		res.Code = ee.ExitCode()
+		// kubectl diff's exit 1 is "differences": it reached the server.
+		if !(args[0] == "diff" && res.Code == 1) && isConnectionFailure(res.Stderr) {
+			return res, k.unreachable(args[0], timeout, res.Stderr)
+		}
 		return res, nil
 	}
 	if err != nil {
@@ -57,38 +81,60 @@ func (k Kubectl) runEnv(ctx context.Context, env []string, stdin []byte, args ..
 	return res, nil
 }
 
-// Namespaces returns the names of the namespaces that exist.
+// Namespaces returns the names of the namespaces that exist. It reads
+// them with one raw GET: no discovery first, whose retries would multiply
+// the request timeout before an unresponsive server is reported.
 func (k Kubectl) Namespaces(ctx context.Context) (map[string]bool, error) {
-	res, err := k.run(ctx, nil, "get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}")
-	if err != nil {
-		return nil, err
+	var list struct {
+		Items []struct {
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		} `json:"items"`
 	}
-	if res.Code != 0 {
-		return nil, fmt.Errorf("kubectl get namespaces: %s", strings.TrimSpace(string(res.Stderr)))
+	if _, err := k.getRaw(ctx, "/api/v1/namespaces", &list); err != nil {
+		return nil, fmt.Errorf("listing namespaces: %w", err)
 	}
 	m := map[string]bool{}
-	for _, n := range strings.Fields(string(res.Stdout)) {
-		m[n] = true
+	for _, it := range list.Items {
+		m[it.Metadata.Name] = true
 	}
 	return m, nil
 }
 
 // Diff runs kubectl diff --server-side on a manifest stream. It returns
 // the diff text and whether anything differs; kubectl's exit 1 means
-// "differences", anything above is an error.
+// "differences", anything above is an error. An exit code the output
+// contradicts (1 without a unified diff of some object, 0 with output) is
+// an error too: reading it as "no changes" would be a quiet wrong answer.
 func (k Kubectl) Diff(ctx context.Context, manifest []byte) ([]byte, bool, error) {
 	res, err := k.run(ctx, manifest, "diff", "--server-side", "--field-manager="+FieldManager, "-f", "-")
 	if err != nil {
 		return nil, false, err
 	}
-	switch res.Code {
-	case 0:
+	switch {
+	case res.Code == 0 && len(bytes.TrimSpace(res.Stdout)) == 0:
 		return res.Stdout, false, nil
-	case 1:
+	case res.Code == 1 && len(SplitDiff(res.Stdout)) > 0:
 		return res.Stdout, true, nil
+	case res.Code == 0 || res.Code == 1:
+		return res.Stdout, false, fmt.Errorf("kubectl diff exited %d but printed %s: exit code and output disagree (exit 1 comes with a unified diff per changed object, exit 0 with no output), so what would change is unknown",
+			res.Code, describeOutput(res.Stdout))
 	default:
 		return res.Stdout, false, fmt.Errorf("kubectl diff failed (exit %d): %s", res.Code, strings.TrimSpace(string(res.Stderr)))
 	}
+}
+
+// describeOutput quotes the start of kubectl diff's output.
+func describeOutput(out []byte) string {
+	s := strings.TrimSpace(string(out))
+	if s == "" {
+		return "nothing"
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // ApplyOptions are the opt-in behaviours of Apply.
