@@ -135,23 +135,50 @@ type Environment struct {
 	// GitHubEnvironment is the GitHub environment the apply job runs in, for
 	// protection rules and environment secrets (default: the environment name).
 	GitHubEnvironment string `yaml:"githubEnvironment"`
-	// Credentials says how jobs of this environment reach the cluster.
+	// Credentials are the apply credentials: they reach only the apply and
+	// prune jobs, which run in the GitHub environment, so its protection
+	// rules and environment secrets gate them (default: the kubeconfig
+	// secret KUBECONFIG_<ENV>).
 	Credentials Credentials `yaml:"credentials"`
+	// DiffCredentials reach only the diffs of pull requests and merge
+	// groups, never an apply: an identity that may read and dry-run
+	// (kustomatrix identity diff prints one). Default: the kubeconfig secret
+	// KUBECONFIG_<ENV>_DIFF; when it is empty (a fork's pull request, or a
+	// secret not set) or with none: true, the diff is rendered from the base
+	// commit instead of compared with the cluster, and says so.
+	DiffCredentials Credentials `yaml:"diffCredentials"`
 	// Deployments records every apply in this environment as a GitHub
 	// deployment (in progress, then success or failure), so the
 	// repository's Environments page shows what is deployed where.
 	Deployments bool `yaml:"deployments"`
 }
 
-// Credentials says how a job reaches the cluster. At most one of the three
-// may be set; with none, a kubeconfig secret named KUBECONFIG_<ENV> is used.
+// Credentials says how a job reaches the cluster. At most one of the kinds
+// may be set; with none, a kubeconfig secret is used (KUBECONFIG_<ENV> to
+// apply, KUBECONFIG_<ENV>_DIFF to diff).
 type Credentials struct {
 	// KubeconfigSecret names a repository secret holding a kubeconfig.
 	KubeconfigSecret string `yaml:"kubeconfigSecret"`
 	// AWSEKS assumes an IAM role through GitHub OIDC and writes the EKS kubeconfig.
 	AWSEKS *AWSEKS `yaml:"awsEks"`
-	// Steps are custom steps, inserted verbatim, that leave a usable kubeconfig.
+	// Steps are custom steps that leave a usable kubeconfig; they are
+	// linted like generated steps (uses: pinned by commit SHA, no ${{ }} in
+	// run:, only the secrets they name are passed).
 	Steps []map[string]any `yaml:"steps"`
+	// None (diffCredentials only) gives diffs no cluster access: they are
+	// rendered from the base commit.
+	None bool `yaml:"none"`
+}
+
+// kinds says how many kinds of credentials are set.
+func (cr Credentials) kinds() int {
+	n := 0
+	for _, b := range []bool{cr.KubeconfigSecret != "", cr.AWSEKS != nil, len(cr.Steps) > 0, cr.None} {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // AWSEKS reaches an EKS cluster through GitHub's OIDC token: no long-lived keys.
@@ -290,16 +317,19 @@ func (c *Config) Defaults() {
 func (c *Config) Prunes(targetPath string) bool { return matchAny(c.Prune, targetPath) }
 
 // EnvironmentSettings returns the settings of one environment with defaults
-// applied: GitHub environment = its own name, credentials = the kubeconfig
-// secret KUBECONFIG_<ENV>.
+// applied: GitHub environment = its own name, apply credentials = the
+// kubeconfig secret KUBECONFIG_<ENV>, diff credentials = the kubeconfig
+// secret KUBECONFIG_<ENV>_DIFF.
 func (c *Config) EnvironmentSettings(env string) Environment {
 	e := c.Environments[env]
 	if e.GitHubEnvironment == "" {
 		e.GitHubEnvironment = env
 	}
-	cr := e.Credentials
-	if cr.KubeconfigSecret == "" && cr.AWSEKS == nil && len(cr.Steps) == 0 {
+	if e.Credentials.kinds() == 0 {
 		e.Credentials.KubeconfigSecret = DefaultKubeconfigSecret(env)
+	}
+	if e.DiffCredentials.kinds() == 0 {
+		e.DiffCredentials.KubeconfigSecret = DefaultKubeconfigSecret(env) + "_DIFF"
 	}
 	return e
 }
@@ -379,6 +409,9 @@ func (c *Config) validate(name string, root *yaml.Node) []Diagnostic {
 	if c.Sync.Branch != "" && (!plainValue.MatchString(c.Sync.Branch) || c.Sync.TokenSecret == "") {
 		bad("sync.branch", "sync.branch %q must be a plain branch name, with sync.tokenSecret set", c.Sync.Branch)
 	}
+	if deploy := c.DeployBranch; c.Sync.Branch != "" && (c.Sync.Branch == deploy || deploy == "" && c.Sync.Branch == "main") {
+		bad("sync.branch", "sync.branch %q is the deploy branch: the sync workflow force-moves its branch, which would rewrite what is deployed", c.Sync.Branch)
+	}
 	if c.Layout.MaxServiceJobs < 0 {
 		bad("layout.maxServiceJobs", "layout.maxServiceJobs must be positive, got %d", c.Layout.MaxServiceJobs)
 	}
@@ -418,25 +451,40 @@ func (c *Config) validateEnvironments(bad func(path, format string, args ...any)
 		if e.GitHubEnvironment != "" && !environmentRe.MatchString(e.GitHubEnvironment) {
 			bad(at+".githubEnvironment", "githubEnvironment %q must match %s", e.GitHubEnvironment, environmentRe)
 		}
-		cr := e.Credentials
-		set := 0
-		for _, b := range []bool{cr.KubeconfigSecret != "", cr.AWSEKS != nil, len(cr.Steps) > 0} {
-			if b {
-				set++
+		c.validateCredentials(bad, n, at+".credentials", e.Credentials, false)
+		c.validateCredentials(bad, n, at+".diffCredentials", e.DiffCredentials, true)
+		d := c.EnvironmentSettings(n)
+		switch a, df := d.Credentials, d.DiffCredentials; {
+		case a.KubeconfigSecret != "" && a.KubeconfigSecret == df.KubeconfigSecret:
+			bad(at+".diffCredentials", "environment %q diffs and applies with one secret %s: a pull request would hold the apply credentials; give diffs their own (kustomatrix identity diff) or none: true", n, a.KubeconfigSecret)
+		case a.AWSEKS != nil && df.AWSEKS != nil && a.AWSEKS.RoleARN == df.AWSEKS.RoleARN:
+			bad(at+".diffCredentials", "environment %q diffs and applies with one role %s: a pull request would hold the apply credentials; give diffs their own role or none: true", n, a.AWSEKS.RoleARN)
+		}
+	}
+}
+
+// validateCredentials checks one credentials block: one kind at most,
+// valid names, custom steps that pass the same lint as generated ones.
+func (c *Config) validateCredentials(bad func(path, format string, args ...any), env, at string, cr Credentials, diff bool) {
+	if cr.kinds() > 1 {
+		bad(at, "%s of %q: set only one of kubeconfigSecret, awsEks, steps%s", at[strings.LastIndex(at, ".")+1:], env, map[bool]string{true: ", none", false: ""}[diff])
+	}
+	if cr.None && !diff {
+		bad(at+".none", "credentials of %q: none is for diffCredentials only (an apply needs the cluster)", env)
+	}
+	if cr.KubeconfigSecret != "" && !secretName.MatchString(cr.KubeconfigSecret) {
+		bad(at+".kubeconfigSecret", "kubeconfigSecret %q is not a valid secret name", cr.KubeconfigSecret)
+	}
+	if a := cr.AWSEKS; a != nil {
+		for _, kv := range [][2]string{{"clusterName", a.ClusterName}, {"region", a.Region}, {"roleArn", a.RoleARN}} {
+			if !plainValue.MatchString(kv[1]) {
+				bad(at+".awsEks", "awsEks.%s %q is missing or not a plain value", kv[0], kv[1])
 			}
 		}
-		if set > 1 {
-			bad(at+".credentials", "credentials of %q: set only one of kubeconfigSecret, awsEks, steps", n)
-		}
-		if cr.KubeconfigSecret != "" && !secretName.MatchString(cr.KubeconfigSecret) {
-			bad(at+".credentials.kubeconfigSecret", "kubeconfigSecret %q is not a valid secret name", cr.KubeconfigSecret)
-		}
-		if a := cr.AWSEKS; a != nil {
-			for key, v := range map[string]string{"roleArn": a.RoleARN, "region": a.Region, "clusterName": a.ClusterName} {
-				if !plainValue.MatchString(v) {
-					bad(at+".credentials.awsEks", "awsEks.%s %q is missing or not a plain value", key, v)
-				}
-			}
+	}
+	for i, st := range cr.Steps {
+		if why := customStepProblem(st); why != "" {
+			bad(fmt.Sprintf("%s.steps.%d", at, i), "custom step %d of %q: %s", i+1, env, why)
 		}
 	}
 }

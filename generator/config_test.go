@@ -139,9 +139,9 @@ tool: {pin: v1}
 				`.kustomatrix.yaml:3:3: unknown key "inclde" in "discovery"; expected one of: exclude, include, overrides [config]`,
 				`.kustomatrix.yaml:6:7: unknown key "servce" in "discovery.overrides.0"; expected one of: environment, path, service [config]`,
 				`.kustomatrix.yaml:7:13: unknown key "restrictor" in "kustomize"; expected one of: loadRestrictor, remoteResources, remoteTimeout [config]`,
-				`.kustomatrix.yaml:11:7: unknown key "kubeconfig" in "environments.prod.credentials"; expected one of: awsEks, kubeconfigSecret, steps [config]`,
+				`.kustomatrix.yaml:11:7: unknown key "kubeconfig" in "environments.prod.credentials"; expected one of: awsEks, kubeconfigSecret, none, steps [config]`,
 				`.kustomatrix.yaml:12:16: unknown key "role" in "environments.prod.credentials.awsEks"; expected one of: clusterName, region, roleArn [config]`,
-				`.kustomatrix.yaml:13:5: unknown key "extra" in "environments.prod"; expected one of: credentials, deployments, githubEnvironment [config]`,
+				`.kustomatrix.yaml:13:5: unknown key "extra" in "environments.prod"; expected one of: credentials, deployments, diffCredentials, githubEnvironment [config]`,
 				`.kustomatrix.yaml:14:8: unknown key "pin" in "tool"; expected one of: uses, version [config]`,
 			},
 		},
@@ -360,18 +360,25 @@ func TestEnvironmentSettings(t *testing.T) {
   prod: {githubEnvironment: production}
   prod-eu.1:
     credentials: {awsEks: {roleArn: r, region: eu-west-1, clusterName: c}}
+    diffCredentials: {none: true}
   qa:
     credentials: {steps: [{run: x}]}
+    diffCredentials: {kubeconfigSecret: QA_READ}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for env, want := range map[string]Environment{
-		"prod":       {GitHubEnvironment: "production", Credentials: Credentials{KubeconfigSecret: "KUBECONFIG_PROD"}},
-		"prod-eu.1":  {GitHubEnvironment: "prod-eu.1", Credentials: Credentials{AWSEKS: &AWSEKS{RoleARN: "r", Region: "eu-west-1", ClusterName: "c"}}},
-		"qa":         {GitHubEnvironment: "qa", Credentials: Credentials{Steps: []map[string]any{{"run": "x"}}}},
-		"unlisted":   {GitHubEnvironment: "unlisted", Credentials: Credentials{KubeconfigSecret: "KUBECONFIG_UNLISTED"}},
-		"pre-prod.2": {GitHubEnvironment: "pre-prod.2", Credentials: Credentials{KubeconfigSecret: "KUBECONFIG_PRE_PROD_2"}},
+		"prod": {GitHubEnvironment: "production", Credentials: Credentials{KubeconfigSecret: "KUBECONFIG_PROD"},
+			DiffCredentials: Credentials{KubeconfigSecret: "KUBECONFIG_PROD_DIFF"}},
+		"prod-eu.1": {GitHubEnvironment: "prod-eu.1", Credentials: Credentials{AWSEKS: &AWSEKS{RoleARN: "r", Region: "eu-west-1", ClusterName: "c"}},
+			DiffCredentials: Credentials{None: true}},
+		"qa": {GitHubEnvironment: "qa", Credentials: Credentials{Steps: []map[string]any{{"run": "x"}}},
+			DiffCredentials: Credentials{KubeconfigSecret: "QA_READ"}},
+		"unlisted": {GitHubEnvironment: "unlisted", Credentials: Credentials{KubeconfigSecret: "KUBECONFIG_UNLISTED"},
+			DiffCredentials: Credentials{KubeconfigSecret: "KUBECONFIG_UNLISTED_DIFF"}},
+		"pre-prod.2": {GitHubEnvironment: "pre-prod.2", Credentials: Credentials{KubeconfigSecret: "KUBECONFIG_PRE_PROD_2"},
+			DiffCredentials: Credentials{KubeconfigSecret: "KUBECONFIG_PRE_PROD_2_DIFF"}},
 	} {
 		if diff := cmp.Diff(want, cfg.EnvironmentSettings(env)); diff != "" {
 			t.Errorf("EnvironmentSettings(%q) (-want +got):\n%s", env, diff)

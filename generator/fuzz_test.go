@@ -120,14 +120,16 @@ func dropNullAWSEKS(root *yaml.Node) {
 		return
 	}
 	for i := 1; i < len(envs.Content); i += 2 {
-		cr, _ := childNode(envs.Content[i], "credentials")
-		if cr == nil {
-			continue
-		}
-		for j := 0; j+1 < len(cr.Content); j += 2 {
-			if cr.Content[j].Value == "awsEks" && cr.Content[j+1].Tag == "!!null" {
-				cr.Content = append(cr.Content[:j], cr.Content[j+2:]...)
-				break
+		for _, key := range []string{"credentials", "diffCredentials"} {
+			cr, _ := childNode(envs.Content[i], key)
+			if cr == nil {
+				continue
+			}
+			for j := 0; j+1 < len(cr.Content); j += 2 {
+				if cr.Content[j].Value == "awsEks" && cr.Content[j+1].Tag == "!!null" {
+					cr.Content = append(cr.Content[:j], cr.Content[j+2:]...)
+					break
+				}
 			}
 		}
 	}

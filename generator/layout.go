@@ -18,8 +18,10 @@ type Chunk struct {
 	Title             string
 	Environment       string
 	GitHubEnvironment string
-	Secret            string // the environment's kubeconfig secret, if it uses one
-	Indices           []int  // positions in Repo.Targets
+	// ApplySecrets and DiffSecrets are the secrets of the environment's
+	// credentials of each mode, passed to the chunk's job only in that mode.
+	ApplySecrets, DiffSecrets []string
+	Indices                   []int // positions in Repo.Targets
 }
 
 // MatrixLayout reports whether the caller workflow uses chunk jobs instead
@@ -52,8 +54,7 @@ func (r *Repo) Chunks() ([]Chunk, error) {
 			seen[id] = env
 			end := min((k+1)*MaxMatrixJobs, len(idx))
 			chunks = append(chunks, Chunk{JobID: id, Title: fmt.Sprintf("%s (%d of %d)", env, k+1, parts),
-				Environment: env, GitHubEnvironment: settings.GitHubEnvironment,
-				Secret: settings.Credentials.KubeconfigSecret, Indices: idx[k*MaxMatrixJobs : end]})
+				Environment: env, GitHubEnvironment: settings.GitHubEnvironment, Indices: idx[k*MaxMatrixJobs : end]})
 		}
 	}
 	sort.SliceStable(chunks, func(i, j int) bool { return chunks[i].Environment < chunks[j].Environment })

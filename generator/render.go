@@ -88,7 +88,10 @@ func (c *Config) GlobalPaths() []string {
 }
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
-	"q":    yamlQuote,
+	"q": yamlQuote,
+	"modeSecrets": func(apply, diff []string) serviceData {
+		return serviceData{ApplySecrets: apply, DiffSecrets: diff}
+	},
 	"expr": exprQuote,
 }).ParseFS(templates.FS, "*.tmpl"))
 
@@ -176,19 +179,20 @@ type renderData struct {
 	Comment      bool // the result job comments on pull requests
 	Deployments  bool // some environment records applies as GitHub deployments
 	Services     []serviceData
-	Secrets      []string
-	OIDC         bool
-	Matrix       bool
-	Chunks       []Chunk
-	TargetSteps  stepsData // the steps of a per-target matrix leg
-	ChunkSteps   stepsData // the steps of a chunk leg (matrix layout)
-	Global       []string
-	Targets      []*Target
-	Submodules   bool // a closure reaches into a git submodule: checkouts fetch them
+	Secrets      []string // every secret the reusable workflows declare
+	// Apply and Diff are the credentials of each mode (per-target layout).
+	Apply, Diff credentialsData
+	Matrix      bool
+	Chunks      []Chunk
+	TargetSteps stepsData // the steps of a per-target matrix leg
+	ChunkSteps  stepsData // the steps of a chunk leg (matrix layout)
+	Global      []string
+	Targets     []*Target
+	Submodules  bool // a closure reaches into a git submodule: checkouts fetch them
 }
 
 // stepsData is what the shared deploy steps need: where the job finds its
-// target's environment and path, and the credentials steps written for it.
+// target's environment and path, and the credentials steps of each mode.
 type stepsData struct {
 	Name              string
 	Pins              pins
@@ -200,26 +204,62 @@ type stepsData struct {
 	// applies are recorded as GitHub deployments; empty when none is.
 	DeploymentsIf string
 	Resolve       bool // find the target's path from matrix.index first
-	Environments  []environmentData
-	// One credentials step serves every environment with a kubeconfig
+	// RenderBaseExpr is the commit a diff without cluster credentials
+	// renders the target at: the pull request's or merge group's base.
+	RenderBaseExpr string
+	// Apply and Diff are the credentials steps of each mode: an apply job
+	// holds only the first, a diff job only the second.
+	Apply, Diff credentialsData
+}
+
+// checkoutData is what the checkout step needs.
+type checkoutData struct {
+	Pins       pins
+	Submodules bool
+	Resolve    bool
+	Prune      bool // the job may prune a removed target: full history
+}
+
+// Checkout gives the checkout step of a job; prune says whether the job
+// may render a removed target at the base commit.
+func (s stepsData) Checkout(prune bool) checkoutData {
+	return checkoutData{Pins: s.Pins, Submodules: s.Submodules, Resolve: s.Resolve, Prune: prune}
+}
+
+// credentialsData is one mode's credentials steps.
+type credentialsData struct {
+	Mode string // "apply" or "diff"
+	Pins pins
+	// One kubeconfig step serves every environment with a kubeconfig
 	// secret, choosing the secret by expression.
 	KubeconfigIf         string
 	KubeconfigSecretExpr string
 	KubeconfigNameExpr   string
+	Environments         []environmentData // those with awsEks or custom steps
+	// NoneExpr is true (as an expression) for the environments configured
+	// with no credentials in this mode (diffCredentials none: true).
+	NoneExpr string
+	OIDC     bool // some environment assumes an AWS role in this mode
+	Secrets  []string
 }
 
 type serviceData struct {
 	Name, JobID string
-	Secrets     []string
-	OIDC        bool
+	// ApplySecrets and DiffSecrets are passed to the service's job, each
+	// only in its mode.
+	ApplySecrets, DiffSecrets []string
 }
 
 type environmentData struct {
-	Name             string
-	KubeconfigSecret string
-	AWS              *AWSEKS
-	StepsYAML        string
+	Name      string
+	If        string // when the environment's credentials steps run
+	AWS       *AWSEKS
+	StepsYAML string
 }
+
+// sameRepository is true unless the run is a pull request from a fork,
+// which GitHub gives no secrets and no id-token: its diff is rendered.
+const sameRepository = "(github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name == github.repository)"
 
 func newRenderData(r *Repo) (*renderData, error) {
 	c := r.Config
@@ -229,74 +269,123 @@ func newRenderData(r *Repo) (*renderData, error) {
 	d.Pins = pins{Checkout: pinCheckout, AWS: pinAWS, UploadArtifact: pinUploadArtifact, DownloadArtifact: pinDownloadArtifact,
 		Tool: c.Tool.Uses + " # " + c.Tool.Version}
 	d.Comment = c.CommentOnPullRequests()
-	envSecret := map[string]string{}
 	envs := map[string]bool{}
 	for _, t := range r.Targets {
 		envs[t.Environment] = true
 	}
-	for _, name := range sortedKeys(envs) {
-		e := c.EnvironmentSettings(name)
-		if e.Credentials.KubeconfigSecret != "" {
-			envSecret[name] = e.Credentials.KubeconfigSecret
-		}
-		d.OIDC = d.OIDC || e.Credentials.AWSEKS != nil
-		d.Deployments = d.Deployments || e.Deployments
+	names := sortedKeys(envs)
+	if _, err := c.checkSecrets(names); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		d.Deployments = d.Deployments || c.EnvironmentSettings(name).Deployments
 	}
 	var err error
-	if d.TargetSteps, err = newStepsData(d, c, sortedKeys(envs), envSecret, "matrix.target.environment", "matrix.target.path", "matrix.target.githubEnvironment", false); err != nil {
+	if d.TargetSteps, err = newStepsData(d, c, names, "matrix.target.environment", "matrix.target.path", "matrix.target.githubEnvironment", false); err != nil {
 		return nil, err
 	}
-	if d.ChunkSteps, err = newStepsData(d, c, sortedKeys(envs), envSecret, "inputs.environment", "steps.target.outputs.path", "inputs.github-environment", true); err != nil {
+	if d.ChunkSteps, err = newStepsData(d, c, names, "inputs.environment", "steps.target.outputs.path", "inputs.github-environment", true); err != nil {
 		return nil, err
 	}
+	d.Apply, d.Diff = d.TargetSteps.Apply, d.TargetSteps.Diff
 	if d.Matrix {
 		if d.Chunks, err = r.Chunks(); err != nil {
 			return nil, err
 		}
+		for i, ch := range d.Chunks {
+			d.Chunks[i].ApplySecrets, d.Chunks[i].DiffSecrets = c.environmentSecrets(ch.Environment)
+		}
 	}
-	all := map[string]bool{}
 	for _, s := range r.Services {
 		if !d.Matrix && len(s.Targets) > MaxMatrixJobs {
 			return nil, &ConfigError{Problems: []Diagnostic{{Path: s.Targets[0].Path, Kind: "limit",
 				Message: fmt.Sprintf("service %q has %d targets; a GitHub matrix runs at most %d", s.Name, len(s.Targets), MaxMatrixJobs)}}}
 		}
-		secrets := map[string]bool{}
+		apply, diff := map[string]bool{}, map[string]bool{}
 		for _, t := range s.Targets {
-			if n := envSecret[t.Environment]; n != "" {
-				secrets[n], all[n] = true, true
+			a, df := c.environmentSecrets(t.Environment)
+			for _, n := range a {
+				apply[n] = true
+			}
+			for _, n := range df {
+				diff[n] = true
 			}
 		}
-		// The reusable workflow is one file for every service, so its
-		// id-token request is the same for all; callers must grant it.
-		d.Services = append(d.Services, serviceData{Name: s.Name, JobID: s.JobID, Secrets: sortedKeys(secrets), OIDC: d.OIDC})
+		d.Services = append(d.Services, serviceData{Name: s.Name, JobID: s.JobID, ApplySecrets: sortedKeys(apply), DiffSecrets: sortedKeys(diff)})
 	}
-	d.Secrets = sortedKeys(all)
+	d.Secrets = append(append([]string{}, d.Apply.Secrets...), d.Diff.Secrets...)
+	sort.Strings(d.Secrets)
 	return d, nil
 }
 
 // newStepsData writes the credentials steps for jobs that find their
 // environment in envExpr.
-func newStepsData(d *renderData, c *Config, envs []string, envSecret map[string]string, envExpr, pathExpr, githubEnvExpr string, resolve bool) (stepsData, error) {
-	sd := stepsData{Name: d.Name, Pins: d.Pins, Submodules: d.Submodules, EnvExpr: envExpr, PathExpr: pathExpr, GitHubEnvExpr: githubEnvExpr, Resolve: resolve, Comment: d.Comment}
+func newStepsData(d *renderData, c *Config, envs []string, envExpr, pathExpr, githubEnvExpr string, resolve bool) (stepsData, error) {
+	sd := stepsData{Name: d.Name, Pins: d.Pins, Submodules: d.Submodules, EnvExpr: envExpr, PathExpr: pathExpr, GitHubEnvExpr: githubEnvExpr,
+		Resolve: resolve, Comment: d.Comment,
+		RenderBaseExpr: "(github.event.pull_request.base.sha || github.event.merge_group.base_sha || inputs.base)"}
 	var deploymentConds []string
 	for _, name := range envs {
-		e := c.EnvironmentSettings(name)
-		if e.Deployments {
+		if c.EnvironmentSettings(name).Deployments {
 			deploymentConds = append(deploymentConds, envExpr+" == "+exprQuote(name))
 		}
-		ed := environmentData{Name: name, KubeconfigSecret: e.Credentials.KubeconfigSecret, AWS: e.Credentials.AWSEKS}
-		if len(e.Credentials.Steps) > 0 {
-			y, err := customSteps(name, e.Credentials.Steps, envExpr)
-			if err != nil {
-				return sd, err
-			}
-			ed.StepsYAML = y
-		}
-		sd.Environments = append(sd.Environments, ed)
 	}
 	sd.DeploymentsIf = strings.Join(deploymentConds, " || ")
-	sd.KubeconfigIf, sd.KubeconfigSecretExpr, sd.KubeconfigNameExpr = kubeconfigSelection(envSecret, envExpr)
-	return sd, nil
+	var err error
+	if sd.Apply, err = newCredentialsData(d, c, envs, envExpr, "apply"); err != nil {
+		return sd, err
+	}
+	sd.Diff, err = newCredentialsData(d, c, envs, envExpr, "diff")
+	return sd, err
+}
+
+// newCredentialsData writes one mode's credentials steps.
+func newCredentialsData(d *renderData, c *Config, envs []string, envExpr, mode string) (credentialsData, error) {
+	cd := credentialsData{Mode: mode, Pins: d.Pins}
+	envSecret := map[string]string{}
+	secrets := map[string]bool{}
+	var none []string
+	for _, name := range envs {
+		e := c.EnvironmentSettings(name)
+		cr := e.Credentials
+		if mode == "diff" {
+			cr = e.DiffCredentials
+		}
+		cond := envExpr + " == " + exprQuote(name)
+		if mode == "diff" {
+			// A fork's pull request gets no secrets and no id-token.
+			cond += " && " + sameRepository
+		}
+		ed := environmentData{Name: name, If: cond, AWS: cr.AWSEKS}
+		switch {
+		case cr.None:
+			none = append(none, envExpr+" == "+exprQuote(name))
+			continue
+		case cr.KubeconfigSecret != "":
+			envSecret[name] = cr.KubeconfigSecret
+			secrets[cr.KubeconfigSecret] = true
+			continue
+		case cr.AWSEKS != nil:
+			cd.OIDC = true
+		case len(cr.Steps) > 0:
+			y, err := customSteps(name, cr.Steps, cond)
+			if err != nil {
+				return cd, err
+			}
+			ed.StepsYAML = y
+			for _, n := range stepsSecrets(cr.Steps) {
+				secrets[n] = true
+			}
+		}
+		cd.Environments = append(cd.Environments, ed)
+	}
+	cd.NoneExpr = "false"
+	if len(none) > 0 {
+		cd.NoneExpr = strings.Join(none, " || ")
+	}
+	cd.Secrets = sortedKeys(secrets)
+	cd.KubeconfigIf, cd.KubeconfigSecretExpr, cd.KubeconfigNameExpr = kubeconfigSelection(envSecret, envExpr)
+	return cd, nil
 }
 
 // kubeconfigSelection builds the expressions of the kubeconfig step, which
@@ -330,9 +419,8 @@ func runsOn(l StringList) string {
 }
 
 // customSteps renders an environment's custom credential steps, each made
-// to run only for that environment (and under its own if:, when it has one).
-func customSteps(env string, steps []map[string]any, envExpr string) (string, error) {
-	cond := envExpr + " == " + exprQuote(env)
+// to run only under cond (and under its own if:, when it has one).
+func customSteps(env string, steps []map[string]any, cond string) (string, error) {
 	out := make([]map[string]any, len(steps))
 	for i, s := range steps {
 		m := make(map[string]any, len(s)+1)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kustomatrix/kustomatrix/generator"
 	"github.com/kustomatrix/kustomatrix/internal/ghapi"
+	"github.com/kustomatrix/kustomatrix/internal/gitdiff"
 	"github.com/kustomatrix/kustomatrix/internal/kube"
 	"github.com/kustomatrix/kustomatrix/internal/render"
 	rpt "github.com/kustomatrix/kustomatrix/internal/report"
@@ -122,6 +123,7 @@ func (o *deployOptions) runDiff(s *streams) error {
 	if err != nil {
 		return err
 	}
+	r.RenderedFrom = o.base
 	var out bytes.Buffer
 	tee := &streams{in: s.in, out: io.MultiWriter(s.out, &out), err: s.err}
 	derr := o.diff(tee, dir, cfg)
@@ -194,6 +196,9 @@ func (o *deployOptions) diff(s *streams, dir string, cfg *generator.Config) erro
 		}
 		rows, err = serverDiff(kube.Kubectl{Path: o.kubectl}, objs)
 	} else {
+		if err := (gitdiff.Repo{Dir: dir}).FetchCommit(o.base, os.Getenv("GITHUB_TOKEN")); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
 		rows, err = renderDiff(dir, o.base, o.target, cfg, objs)
 	}
 	if err != nil {
@@ -202,6 +207,11 @@ func (o *deployOptions) diff(s *streams, dir string, cfg *generator.Config) erro
 	rows = rpt.Guard(objs, rows) // Secrets masked, objects outside the target's namespace flagged
 	changes := report(s, rows)
 	title := fmt.Sprintf("diff %s: %s", o.target, map[bool]string{true: fmt.Sprintf("%d change(s)", changes), false: "no changes"}[changes > 0])
+	if !o.server {
+		// Never mistaken for what the cluster would do.
+		title += fmt.Sprintf(" (rendered against base %s, not compared with the cluster)", shortRev(o.base))
+		fmt.Fprintf(s.err, "rendered diff: the target at %s against the working tree, not compared with the cluster\n", o.base)
+	}
 	if err := summary.Append(summary.Markdown(title, rows, summary.MaxBytes)); err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
@@ -537,4 +547,12 @@ func releaseMoved(s *streams, k kube.Kubectl, dir string, cfg *generator.Config,
 		fmt.Fprintf(s.err, "%s: %s\n", m.ID(), status)
 	}
 	return rows, nil
+}
+
+// shortRev abbreviates a full commit id for titles.
+func shortRev(rev string) string {
+	if len(rev) >= 40 {
+		return rev[:12]
+	}
+	return rev
 }

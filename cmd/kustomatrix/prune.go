@@ -14,6 +14,7 @@ import (
 
 	"github.com/kustomatrix/kustomatrix/generator"
 	"github.com/kustomatrix/kustomatrix/internal/ghapi"
+	"github.com/kustomatrix/kustomatrix/internal/gitdiff"
 	"github.com/kustomatrix/kustomatrix/internal/kube"
 	"github.com/kustomatrix/kustomatrix/internal/render"
 	rpt "github.com/kustomatrix/kustomatrix/internal/report"
@@ -110,6 +111,11 @@ func (o *pruneOptions) run(s *streams) error {
 	}
 	if !cfg.Prunes(o.target) && o.reportDir == "" {
 		return kept() // the base is not even read
+	}
+	// A checkout with fetch-depth 1 (a pull request's diff job) lacks the
+	// base: fetch that one commit.
+	if err := (gitdiff.Repo{Dir: dir}).FetchCommit(o.base, os.Getenv("GITHUB_TOKEN")); err != nil {
+		return &exitError{code: exitFailure, err: err}
 	}
 	fsys, root, err := render.AtCommit(dir, o.base)
 	if err != nil {

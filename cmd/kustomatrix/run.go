@@ -117,6 +117,7 @@ Exit codes: 0 ok, 1 drift found (check), 2 bad usage or configuration, 3 failure
 		newTargetCommand(s),
 		newCommentCommand(s),
 		newDeploymentCommand(s),
+		newIdentityCommand(s),
 	)
 	return root
 }

@@ -215,8 +215,11 @@ type actEnv struct {
 	stubs     string
 	artifacts string // the current run's artifacts (the stand-ins' folder)
 	secrets   string
-	path      string // PATH with the test kubectl first
-	apiURL    string // GITHUB_API_URL of the steps: the fake GitHub, when set
+	// forkSecrets is the secrets file of a fork's pull request: GitHub
+	// gives it no secret but the read-only GITHUB_TOKEN.
+	forkSecrets string
+	path        string // PATH with the test kubectl first
+	apiURL      string // GITHUB_API_URL of the steps: the fake GitHub, when set
 }
 
 func newActEnv(t *testing.T, cfg *generator.Config, kubectlDir string, secrets map[string]string) *actEnv {
@@ -250,6 +253,8 @@ runs:
 	sort.Strings(lines)
 	e.secrets = filepath.Join(e.stubs, "secrets.env")
 	writeFile(t, e.secrets, strings.Join(lines, "\n")+"\n")
+	e.forkSecrets = filepath.Join(e.stubs, "fork-secrets.env")
+	writeFile(t, e.forkSecrets, "GITHUB_TOKEN='e2e-token'\n")
 	e.path = kubectlDir + string(os.PathListSeparator) + os.Getenv("PATH")
 	return e
 }
@@ -274,8 +279,12 @@ func (e *actEnv) run(t *testing.T, repo *scratchRepo, event string, payload map[
 	ev := filepath.Join(t.TempDir(), "event.json")
 	b, _ := json.Marshal(payload)
 	writeFile(t, ev, string(b))
+	secrets := e.secrets
+	if fromFork(payload) {
+		secrets = e.forkSecrets
+	}
 	args := []string{event, "-e", ev, "-W", ".github/workflows/" + cfg.Name + ".yml",
-		"--no-cache-server", "--json", "--secret-file", e.secrets,
+		"--no-cache-server", "--json", "--secret-file", secrets,
 		"--local-repository", cfg.Tool.Uses + "=" + projectRoot(t),
 		"--local-repository", setupGoPin + "=" + filepath.Join(e.stubs, "setup-go"),
 		"--local-repository", uploadArtifactPin + "=" + filepath.Join(e.stubs, "upload-artifact"),
@@ -317,6 +326,17 @@ func (e *actEnv) run(t *testing.T, repo *scratchRepo, event string, payload map[
 	}
 	t.Logf("act %s: exit %d, legs %v", event, run.Code, run.deployLegs())
 	return run
+}
+
+// fromFork reports a pull_request payload whose head is in another
+// repository: act hands every run the secrets file, GitHub gives a fork's
+// pull request none.
+func fromFork(payload map[string]any) bool {
+	pr, _ := payload["pull_request"].(map[string]any)
+	head, _ := pr["head"].(map[string]any)
+	headRepo, _ := head["repo"].(map[string]any)
+	repo, _ := payload["repository"].(map[string]any)
+	return headRepo != nil && repo != nil && headRepo["full_name"] != repo["full_name"]
 }
 
 func (r *actRun) parse() {

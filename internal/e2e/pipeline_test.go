@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -51,7 +52,11 @@ func newPipeline(t *testing.T) *pipeline {
 		t.Fatalf("generate: exit %d\n%s", code, out)
 	}
 	kc := kubeconfigJSON(t, c.Kubeconfig)
-	secrets := map[string]string{"KUBECONFIG_DEV": kc, "KUBECONFIG_STAGING": kc, "KUBECONFIG_PROD": kc}
+	// Pull requests diff as the diff identity (kustomatrix identity diff):
+	// it reads and dry-runs, and the API server refuses its real writes.
+	dc := diffIdentityKubeconfig(t, c, repo)
+	secrets := map[string]string{"KUBECONFIG_DEV": kc, "KUBECONFIG_STAGING": kc, "KUBECONFIG_PROD": kc,
+		"KUBECONFIG_DEV_DIFF": dc, "KUBECONFIG_STAGING_DIFF": dc, "KUBECONFIG_PROD_DIFF": dc}
 	cfg, err := generator.LoadConfig(generator.ConfigFile, []byte(e2eConfig))
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +64,42 @@ func newPipeline(t *testing.T) *pipeline {
 	p := &pipeline{t: t, repo: repo, cluster: c, act: newActEnv(t, cfg, filepath.Dir(c.KubectlPath), secrets), github: ghtest.Start(t, "acme", "manifests")}
 	p.act.apiURL = p.github.URL
 	return p
+}
+
+// diffIdentityKubeconfig installs the diff identity that kustomatrix
+// identity diff prints, for a ServiceAccount kustomatrix/diff, and returns
+// a kubeconfig (one line of JSON) with a token of it.
+func diffIdentityKubeconfig(t *testing.T, c *kubetest.Cluster, repo *scratchRepo) string {
+	t.Helper()
+	manifest, code := repo.kustomatrix("identity", "diff", "--service-account", "kustomatrix/diff")
+	if code != 0 {
+		t.Fatalf("identity diff: exit %d\n%s", code, manifest)
+	}
+	if _, errOut, code := c.Kubectl("create", "namespace", "kustomatrix"); code != 0 {
+		t.Fatalf("create namespace kustomatrix: %s", errOut)
+	}
+	if _, errOut, code := c.KubectlStdin(strings.NewReader(manifest), "apply", "-f", "-"); code != 0 {
+		t.Fatalf("applying the diff identity: %s", errOut)
+	}
+	token, errOut, code := c.Kubectl("create", "token", "diff", "--namespace=kustomatrix", "--duration=2h")
+	if code != 0 {
+		t.Fatalf("create token: %s", errOut)
+	}
+	ca, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(map[string]any{
+		"apiVersion": "v1", "kind": "Config", "current-context": "diff",
+		"clusters": []any{map[string]any{"name": "test", "cluster": map[string]any{"server": c.Server,
+			"certificate-authority-data": base64.StdEncoding.EncodeToString(ca)}}},
+		"users":    []any{map[string]any{"name": "diff", "user": map[string]any{"token": strings.TrimSpace(token)}}},
+		"contexts": []any{map[string]any{"name": "diff", "context": map[string]any{"cluster": "test", "user": "diff", "namespace": "default"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // kubeconfigJSON turns a kubeconfig into one line of JSON (kubectl reads
@@ -213,6 +254,10 @@ func TestPipeline(t *testing.T) {
 		if !strings.Contains(out, "deployment.apps/cart-api -n shop-cart-dev: changed") || !strings.Contains(out, "+  replicas: 3") {
 			t.Fatalf("cart diff does not report the change:\n%s", out)
 		}
+		// Compared with the cluster, as the diff identity (not rendered).
+		if strings.Contains(out, "rendered diff") {
+			t.Fatalf("a pull request with diff credentials rendered its diff:\n%s", out)
+		}
 		if got := p.kubectl("get", "deployment", "cart-api", "-n", "shop-cart-dev", "-o", "jsonpath={.spec.replicas}"); got == "3" {
 			t.Fatal("a pull request applied to the cluster")
 		}
@@ -291,18 +336,34 @@ func TestPipeline(t *testing.T) {
 		}
 	})
 
-	t.Run("a pull request from a fork gets no comment", func(t *testing.T) {
+	t.Run("a pull request from a fork renders its diff and gets no comment", func(t *testing.T) {
 		p.onBranch(t, func() {
 			edit(t, p.repo, "apps/cart/overlays/dev/kustomization.yaml", "annotation", func(s string) string {
 				return s + "\ncommonAnnotations:\n  fork: \"yes\"\n"
 			})
 		})
 		before := p.comment(t, nil)
+		// GitHub gives a fork's pull request no secrets (act is run with
+		// none): no credentials, so the diff is rendered at the base, and
+		// the required check still passes.
 		run := p.pullRequestFrom(t, first, "someone/manifests")
 		if run.Code != 0 {
 			t.Fatalf("act exit %d\n%s", run.Code, tail(run.Raw, 80))
 		}
 		assertLegs(t, run, legs("cart/dev=success"))
+		if got := run.result("result"); got != "success" {
+			t.Fatalf("aggregator result %q, want success", got)
+		}
+		out := run.output("cart/")
+		for _, want := range []string{"a pull request from a fork gets no secrets: the diff is rendered from the base commit, not compared with the cluster",
+			"rendered diff: the target at " + first, `+    fork: "yes"`, "deployment.apps/cart-api -n shop-cart-dev"} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("the fork's diff lacks %q:\n%s", want, tail(out, 60))
+			}
+		}
+		if strings.Contains(out, "KUBECONFIG=") || strings.Contains(out, "kubectl diff") {
+			t.Fatalf("the fork's diff reached for the cluster:\n%s", tail(out, 60))
+		}
 		if after := p.comment(t, run); after != before {
 			t.Fatalf("a fork's run changed the comment:\n%s", after)
 		}
@@ -500,7 +561,8 @@ func TestPipelineMatrixLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &pipeline{t: t, repo: repo, cluster: c, act: newActEnv(t, cfg, filepath.Dir(c.KubectlPath),
-		map[string]string{"KUBECONFIG_DEV": kc, "KUBECONFIG_STAGING": kc, "KUBECONFIG_PROD": kc}), github: ghtest.Start(t, "acme", "manifests")}
+		map[string]string{"KUBECONFIG_DEV": kc, "KUBECONFIG_STAGING": kc, "KUBECONFIG_PROD": kc,
+			"KUBECONFIG_DEV_DIFF": kc, "KUBECONFIG_STAGING_DIFF": kc, "KUBECONFIG_PROD_DIFF": kc}), github: ghtest.Start(t, "acme", "manifests")}
 	p.act.apiURL = p.github.URL
 	first := repo.commitAll("manifests and pipeline")
 

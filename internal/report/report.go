@@ -54,6 +54,10 @@ type Report struct {
 	Diff string `json:"diff,omitempty"`
 	// RunURL links to the run (or the job) that produced the report.
 	RunURL string `json:"runUrl,omitempty"`
+	// RenderedFrom is the commit the target was rendered at and compared
+	// with, for a diff made without cluster credentials (a fork's pull
+	// request); empty when the diff was compared with the cluster.
+	RenderedFrom string `json:"renderedFrom,omitempty"`
 	// Removal is set on the report of a target the change removes
 	// (kustomatrix prune --dry-run): what merging it deletes. Status is
 	// then StatusChanges when it deletes something.

@@ -115,6 +115,7 @@ func auditWorkflow(rel string, src []byte, doc *yamlDoc) []Finding {
 	}
 	if doc != nil && doc.root != nil && len(doc.root.Content) > 0 {
 		a.secretsInherit(doc.root.Content[0])
+		a.modes(doc.root.Content[0])
 		a.ternaries(doc.root.Content[0], "")
 	}
 	return a.findings

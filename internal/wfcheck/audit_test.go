@@ -30,7 +30,46 @@ func auditActionWith(steps string) string {
 	return "name: A\ndescription: An action.\ninputs:\n  who:\n    description: Who.\n    required: false\nruns:\n  using: composite\n  steps:\n" + steps
 }
 
+// modesWorkflow is a reusable workflow with a diff job and an apply job;
+// diffStep and applyStep are each job's one step.
+func modesWorkflow(diffStep, applyStep, applyExtra string) string {
+	return "on:\n  workflow_call:\n    inputs:\n      mode:\n        type: string\n        required: true\n    secrets:\n      A:\n        required: false\n      B:\n        required: false\npermissions: {}\njobs:\n" +
+		"  diff:\n    if: inputs.mode == 'diff'\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n" + diffStep +
+		"  apply:\n    if: inputs.mode != 'diff'\n    runs-on: ubuntu-latest\n" + applyExtra + "    permissions:\n      contents: read\n    steps:\n" + applyStep
+}
+
+const (
+	stepSecretA = "      - run: echo \"$K\"\n        env:\n          K: ${{ secrets.A }}\n"
+	stepSecretB = "      - run: echo \"$K\"\n        env:\n          K: ${{ secrets.B }}\n"
+	awsStep     = "      - uses: aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502 # v4.0.2\n        with:\n          role-to-assume: arn:aws:iam::1:role/deploy\n          aws-region: eu-west-1\n"
+)
+
 var auditCases = []auditCase{{
+	name:  "credentials-by-mode: a diff job reads the apply secret",
+	files: map[string]string{wf: modesWorkflow(stepSecretA, stepSecretA, "    environment: prod\n")},
+	want:  want{path: wf, kind: KindCredentialsByMode, contains: "both read secret A"},
+}, {
+	name:  "credentials-by-mode: a diff job assumes the apply role",
+	files: map[string]string{wf: strings.Replace(modesWorkflow(awsStep, awsStep, "    environment: prod\n"), "      contents: read\n", "      contents: read\n      id-token: write\n", -1)},
+	want:  want{path: wf, kind: KindCredentialsByMode, contains: "both assume role arn:aws:iam::1:role/deploy"},
+}, {
+	name:  "credentials-by-mode: an apply job without a GitHub environment",
+	files: map[string]string{wf: modesWorkflow(stepSecretB, stepSecretA, "")},
+	want:  want{path: wf, kind: KindCredentialsByMode, contains: "names no GitHub environment"},
+}, {
+	name:  "credentials-by-mode: each mode its own secret, apply in an environment",
+	files: map[string]string{wf: modesWorkflow(stepSecretB, stepSecretA, "    environment: prod\n")},
+	want:  want{kind: KindCredentialsByMode}, clean: true,
+}, {
+	name: "credentials-by-mode: a pull request's run passes a secret whatever the mode",
+	files: map[string]string{wf: "on:\n  pull_request:\npermissions: {}\njobs:\n  plan:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    outputs:\n      mode: diff\n    steps:\n      - run: echo\n" +
+		"  svc:\n    needs: plan\n    uses: ./.github/workflows/d.yml\n    permissions:\n      contents: read\n    with:\n      mode: ${{ needs.plan.outputs.mode }}\n    secrets:\n      A: ${{ secrets.A }}\n      B: ${{ needs.plan.outputs.mode == 'diff' && secrets.B || '' }}\n"},
+	want: want{path: wf, kind: KindCredentialsByMode, contains: "passes secret A in every mode"},
+}, {
+	name:  "excessive-permissions: id-token for a job that requests no OIDC token",
+	files: map[string]string{wf: strings.Replace(auditWorkflowWith("", "      - run: echo hi\n"), "      contents: read\n", "      contents: read\n      id-token: write\n", 1)},
+	want:  want{path: wf, kind: KindExcessivePermissions, contains: "requests an OIDC token"},
+}, {
 	name:  "template-injection: an expression in a workflow run",
 	files: map[string]string{wf: auditWorkflowWith("", "      - run: echo \"${{ github.event.pull_request.title }}\"\n")},
 	want:  want{path: wf, kind: KindTemplateInjection, line: 10, contains: "github.event.pull_request.title"},
@@ -190,7 +229,7 @@ func TestAuditKindsAreCovered(t *testing.T) {
 		}
 	}
 	for _, k := range []string{KindTemplateInjection, KindExcessivePermissions, KindUnsoundCondition, KindUnsoundTernary,
-		KindUnpinnedUses, KindArtipacked, KindSecretsInherit, KindGitHubEnv, KindDangerousTriggers} {
+		KindUnpinnedUses, KindArtipacked, KindSecretsInherit, KindGitHubEnv, KindDangerousTriggers, KindCredentialsByMode} {
 		if !caught[k] {
 			t.Errorf("no case catches %s", k)
 		}

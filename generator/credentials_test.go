@@ -1,0 +1,229 @@
+package generator
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// TestCredentialsConfigErrors: settings that would give a pull request the
+// apply credentials, or paste unsafe steps into the pipeline, are
+// configuration errors naming the key.
+func TestCredentialsConfigErrors(t *testing.T) {
+	const pinned = "azure/k8s-set-context@212a19233d93f03eceaac31ae5a1d1acf650b6ef"
+	for name, tc := range map[string]struct{ in, want string }{
+		"diff and apply share a secret": {
+			in:   "environments:\n  prod:\n    credentials: {kubeconfigSecret: KUBE_PROD}\n    diffCredentials: {kubeconfigSecret: KUBE_PROD}\n",
+			want: `environment "prod" diffs and applies with one secret KUBE_PROD`,
+		},
+		"diff uses the default apply secret": {
+			in:   "environments:\n  prod:\n    diffCredentials: {kubeconfigSecret: KUBECONFIG_PROD}\n",
+			want: `environment "prod" diffs and applies with one secret KUBECONFIG_PROD`,
+		},
+		"diff and apply share a role": {
+			in: "environments:\n  prod:\n    credentials: {awsEks: {roleArn: arn:aws:iam::1:role/r, region: eu-west-1, clusterName: c}}\n" +
+				"    diffCredentials: {awsEks: {roleArn: arn:aws:iam::1:role/r, region: eu-west-1, clusterName: c}}\n",
+			want: `diffs and applies with one role arn:aws:iam::1:role/r`,
+		},
+		"none on apply credentials": {
+			in:   "environments:\n  prod:\n    credentials: {none: true}\n",
+			want: "none is for diffCredentials only",
+		},
+		"none and a secret": {
+			in:   "environments:\n  prod:\n    diffCredentials: {none: true, kubeconfigSecret: K}\n",
+			want: "set only one of kubeconfigSecret, awsEks, steps, none",
+		},
+		"custom step: uses by tag": {
+			in:   "environments:\n  prod:\n    credentials:\n      steps:\n        - uses: azure/k8s-set-context@v4\n",
+			want: `uses: "azure/k8s-set-context@v4" must be pinned to a full commit SHA`,
+		},
+		"custom step: an expression in run": {
+			in:   "environments:\n  prod:\n    credentials:\n      steps:\n        - run: echo '${{ secrets.KUBE }}' > kubeconfig\n",
+			want: "run: must not contain ${{ }}",
+		},
+		"custom step: an unknown key": {
+			in:   "environments:\n  prod:\n    diffCredentials:\n      steps:\n        - run: ./kubeconfig.sh\n          services: {}\n",
+			want: `unknown step key "services"`,
+		},
+		"custom step: both uses and run": {
+			in:   "environments:\n  prod:\n    credentials:\n      steps:\n        - run: x\n          uses: " + pinned + "\n",
+			want: "exactly one of uses: and run:",
+		},
+		"custom step: secrets by index": {
+			in:   "environments:\n  prod:\n    credentials:\n      steps:\n        - uses: " + pinned + "\n          with: {kubeconfig: \"${{ secrets['KUBE'] }}\"}\n",
+			want: "name secrets as secrets.NAME",
+		},
+		"sync branch is the deploy branch": {
+			in:   "deployBranch: release\nsync: {tokenSecret: SYNC, branch: release}\n",
+			want: `sync.branch "release" is the deploy branch`,
+		},
+		"sync branch is the default deploy branch": {
+			in:   "sync: {tokenSecret: SYNC, branch: main}\n",
+			want: `sync.branch "main" is the deploy branch`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadConfig(ConfigFile, []byte(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("LoadConfig:\n%s\nerror %v, want one containing %q", tc.in, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestCustomStepsPassLint: a pinned uses:, run: without expressions, and
+// secrets named as secrets.NAME load, and their secrets are passed.
+func TestCustomStepsPassLint(t *testing.T) {
+	cfg, err := LoadConfig(ConfigFile, []byte(`environments:
+  prod:
+    credentials:
+      steps:
+        - name: Kubeconfig
+          uses: azure/k8s-set-context@212a19233d93f03eceaac31ae5a1d1acf650b6ef
+          with:
+            kubeconfig: ${{ secrets.PROD_KUBE }}
+        - run: kubectl config current-context
+          env:
+            TOKEN: ${{ secrets.PROD_TOKEN }}
+    diffCredentials:
+      steps:
+        - run: ./read-only-kubeconfig.sh
+          env:
+            TOKEN: ${{ secrets.PROD_READ_TOKEN }}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply, diff := cfg.environmentSecrets("prod")
+	if got := fmt.Sprint(apply, diff); got != "[PROD_KUBE PROD_TOKEN] [PROD_READ_TOKEN]" {
+		t.Fatalf("secrets of prod: %s", got)
+	}
+}
+
+// TestSecretNameCollisions: directory-derived environments whose default
+// secret names coincide (prod-eu, prod.eu, PROD_EU all give
+// KUBECONFIG_PROD_EU) are an error naming both, never one shared secret.
+func TestSecretNameCollisions(t *testing.T) {
+	s := newScenario(t)
+	for _, env := range []string{"prod-eu", "prod.eu"} {
+		s.write("apps/web/"+env+"/kustomization.yaml", "resources: [cm.yaml]\n")
+		s.write("apps/web/"+env+"/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+	}
+	r := s.scan(s.config(""))
+	_, err := Render(r)
+	if err == nil || !strings.Contains(err.Error(), `secret KUBECONFIG_PROD_EU serves credentials of "prod-eu" and credentials of "prod.eu"`) ||
+		!strings.Contains(err.Error(), `secret KUBECONFIG_PROD_EU_DIFF serves diffCredentials of "prod-eu" and diffCredentials of "prod.eu"`) {
+		t.Fatalf("Render: %v", err)
+	}
+	// An environment whose apply secret is another's diff secret.
+	s = newScenario(t)
+	for _, env := range []string{"prod", "prod-diff"} {
+		s.write("apps/web/"+env+"/kustomization.yaml", "resources: [cm.yaml]\n")
+		s.write("apps/web/"+env+"/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+	}
+	_, err = Render(s.scan(s.config("")))
+	if err == nil || !strings.Contains(err.Error(), `secret KUBECONFIG_PROD_DIFF serves credentials of "prod-diff" and diffCredentials of "prod"`) {
+		t.Fatalf("Render: %v", err)
+	}
+}
+
+// TestTooManySecrets: past GitHub's 100 repository secrets, a warning
+// points to environment secrets and OIDC.
+func TestTooManySecrets(t *testing.T) {
+	cfg := &Config{}
+	cfg.Defaults()
+	var envs []string
+	for i := range 50 {
+		envs = append(envs, fmt.Sprintf("env%02d", i))
+	}
+	warnings, err := cfg.checkSecrets(envs)
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("50 environments, 100 secrets: %v %v", warnings, err)
+	}
+	warnings, err = cfg.checkSecrets(append(envs, "env50"))
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0].Message, "names 102 secrets; a repository stores at most 100") ||
+		!strings.Contains(warnings[0].Message, "environment secrets") || warnings[0].Kind != KindSecrets {
+		t.Fatalf("51 environments: %v %v", warnings, err)
+	}
+}
+
+// TestModesNeverShareCredentials renders every golden case and the
+// example, and checks the shape the security rules need: the diff job of
+// the reusable workflow reads no apply secret and assumes no apply role;
+// the apply job runs in a GitHub environment; the caller passes each
+// secret only in its mode; id-token is asked only by a job that assumes a
+// role in its mode.
+func TestModesNeverShareCredentials(t *testing.T) {
+	s := newScenario(t)
+	for _, env := range []string{"dev", "prod", "qa"} {
+		s.write("apps/web/"+env+"/kustomization.yaml", "resources: [cm.yaml]\n")
+		s.write("apps/web/"+env+"/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+	}
+	r := s.scan(s.config(`environments:
+  prod:
+    credentials: {awsEks: {roleArn: arn:aws:iam::1:role/deploy, region: eu-west-1, clusterName: c}}
+    diffCredentials: {kubeconfigSecret: PROD_READ}
+  qa:
+    diffCredentials: {none: true}
+`))
+	files, err := Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deploy, caller map[string]any
+	for _, f := range files {
+		switch f.Path {
+		case ".github/workflows/kustomatrix-deploy.yml":
+			must(t, yaml.Unmarshal(f.Content, &deploy))
+		case ".github/workflows/kustomatrix.yml":
+			must(t, yaml.Unmarshal(f.Content, &caller))
+		}
+	}
+	jobs := deploy["jobs"].(map[string]any)
+	diffJob, applyJob := dump(t, jobs["diff"]), dump(t, jobs["apply"])
+	for _, apply := range []string{"KUBECONFIG_DEV}", "KUBECONFIG_QA}", "KUBECONFIG_DEV ", "KUBECONFIG_QA ", "role/deploy"} {
+		if strings.Contains(diffJob, apply) {
+			t.Errorf("the diff job holds apply credential %q:\n%s", apply, diffJob)
+		}
+	}
+	for _, d := range []string{"_DIFF", "PROD_READ"} {
+		if strings.Contains(applyJob, d) {
+			t.Errorf("the apply job holds diff credential %q", d)
+		}
+	}
+	if strings.Contains(diffJob, "id-token") || !strings.Contains(applyJob, "id-token: write") {
+		t.Errorf("id-token: want only on the apply job (prod assumes a role to apply, none to diff)")
+	}
+	if jobs["apply"].(map[string]any)["environment"] != "${{ matrix.target.githubEnvironment }}" || jobs["diff"].(map[string]any)["environment"] != nil {
+		t.Errorf("environment: apply %v, diff %v", jobs["apply"].(map[string]any)["environment"], jobs["diff"].(map[string]any)["environment"])
+	}
+	if strings.Contains(diffJob, "KUBECONFIG_QA_DIFF") {
+		t.Errorf("qa diffs with none, yet its diff secret is read")
+	}
+	svc := caller["jobs"].(map[string]any)["deploy-web"].(map[string]any)["secrets"].(map[string]any)
+	want := map[string]string{
+		"KUBECONFIG_DEV":      "${{ needs.plan.outputs.mode == 'apply' && secrets.KUBECONFIG_DEV || '' }}",
+		"KUBECONFIG_QA":       "${{ needs.plan.outputs.mode == 'apply' && secrets.KUBECONFIG_QA || '' }}",
+		"KUBECONFIG_DEV_DIFF": "${{ needs.plan.outputs.mode == 'diff' && secrets.KUBECONFIG_DEV_DIFF || '' }}",
+		"PROD_READ":           "${{ needs.plan.outputs.mode == 'diff' && secrets.PROD_READ || '' }}",
+	}
+	if fmt.Sprint(svc) != fmt.Sprint(want) {
+		t.Errorf("secrets passed to the service job:\n got %v\nwant %v", svc, want)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dump(t *testing.T, v any) string {
+	t.Helper()
+	b, err := yaml.Marshal(v)
+	must(t, err)
+	return string(b)
+}
