@@ -7,6 +7,6 @@ package generator
 // The release process moves it forward; a repository can pin its own with
 // tool.uses and tool.version in the configuration.
 const (
-	DefaultToolUses    = "kustomatrix/kustomatrix@5561d20fee122224d2ba1c85151d938bbbeebca4"
-	DefaultToolVersion = "v0.5.0"
+	DefaultToolUses    = "kustomatrix/kustomatrix@5aaf3e55f9630050a9c378a970d397f400ab7f6d"
+	DefaultToolVersion = "v0.6.0"
 )
