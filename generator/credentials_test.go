@@ -111,11 +111,10 @@ func TestSecretNameCollisions(t *testing.T) {
 		s.write("apps/web/"+env+"/kustomization.yaml", "resources: [cm.yaml]\n")
 		s.write("apps/web/"+env+"/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
 	}
-	r := s.scan(s.config(""))
-	_, err := Render(r)
+	_, err := s.scanErr(s.config(""))
 	if err == nil || !strings.Contains(err.Error(), `secret KUBECONFIG_PROD_EU serves credentials of "prod-eu" and credentials of "prod.eu"`) ||
 		!strings.Contains(err.Error(), `secret KUBECONFIG_PROD_EU_DIFF serves diffCredentials of "prod-eu" and diffCredentials of "prod.eu"`) {
-		t.Fatalf("Render: %v", err)
+		t.Fatalf("Scan: %v", err)
 	}
 	// An environment whose apply secret is another's diff secret.
 	s = newScenario(t)
@@ -123,7 +122,7 @@ func TestSecretNameCollisions(t *testing.T) {
 		s.write("apps/web/"+env+"/kustomization.yaml", "resources: [cm.yaml]\n")
 		s.write("apps/web/"+env+"/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
 	}
-	_, err = Render(s.scan(s.config("")))
+	_, err = s.scanErr(s.config(""))
 	if err == nil || !strings.Contains(err.Error(), `secret KUBECONFIG_PROD_DIFF serves credentials of "prod-diff" and diffCredentials of "prod"`) {
 		t.Fatalf("Render: %v", err)
 	}
@@ -226,4 +225,22 @@ func dump(t *testing.T, v any) string {
 	b, err := yaml.Marshal(v)
 	must(t, err)
 	return string(b)
+}
+
+// TestTooManySecretsWarnsOnScan: the warning reaches the scan's
+// diagnostics, which generate and check print.
+func TestTooManySecretsWarnsOnScan(t *testing.T) {
+	s := newScenario(t)
+	for i := range 51 {
+		env := fmt.Sprintf("env%02d", i)
+		s.write("apps/web/overlays/"+env+"/kustomization.yaml", "resources: [cm.yaml]\n")
+		s.write("apps/web/overlays/"+env+"/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+	}
+	r := s.scan(s.config(""))
+	for _, d := range r.Diagnostics {
+		if d.Kind == KindSecrets && strings.Contains(d.Message, "names 102 secrets") {
+			return
+		}
+	}
+	t.Fatalf("no [%s] diagnostic: %v", KindSecrets, r.Diagnostics)
 }

@@ -511,12 +511,14 @@ func escapeGlob(p string) string {
 	if !strings.ContainsAny(p, `*?[]{}\`) {
 		return p
 	}
+	// Byte by byte: the metacharacters are ASCII, and a name that is not
+	// valid UTF-8 must keep its bytes (checkInputPaths refuses it).
 	var b strings.Builder
-	for _, r := range p {
-		if strings.ContainsRune(`*?[]{}\`, r) {
+	for i := 0; i < len(p); i++ {
+		if strings.IndexByte(`*?[]{}\`, p[i]) >= 0 {
 			b.WriteByte('\\')
 		}
-		b.WriteRune(r)
+		b.WriteByte(p[i])
 	}
 	return b.String()
 }

@@ -17,6 +17,7 @@ const (
 	KindRemoteRefused  = "remote-refused"  // a remote reference kustomize.remoteResources does not allow: builds refuse it, check fails
 	KindSymlink        = "symlink"         // a directory link to a root, which is no target of its own
 	KindLoadRestrictor = "load-restrictor" // a file outside its kustomization under rootOnly
+	KindUnreadable     = "unreadable"      // a directory the scan may not read (permission denied)
 )
 
 // Diagnostic is a problem found in the user's repository, reported in the

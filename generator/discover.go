@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -54,33 +55,145 @@ type Repo struct {
 // in individual kustomizations are Diagnostics; a layout that would make the
 // output ambiguous (two roots with one name) is a *ConfigError.
 func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
-	kusts, seen, links, diags, err := readKustomizations(fsys, dir)
+	kusts, seen, links, diags, denied, err := readKustomizations(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
 	an := newAnalyzer(fsys, dir, cfg.Kustomize, kusts, seen)
 	an.links = links
 	roots := an.roots()
+	graph := an.refGraph()
+	rings, ringDiags := an.ringRoots(graph, roots)
+	envWords := map[string]bool{}
+	for e := range cfg.Environments {
+		envWords[e] = true
+	}
+	roots, held, heldDiags := an.holdBack(graph, roots, rings, envWords)
+	diags = append(append(diags, ringDiags...), heldDiags...)
+	roots = append(roots, rings...)
+	sort.Strings(roots)
 	roots = filterRoots(roots, cfg.Discovery)
 	targets, err := nameTargets(roots, cfg)
 	if err != nil {
 		return nil, err
 	}
 	an.closureGlobs(targets)
+	an.widenHeld(targets, held)
+	if err := checkInputPaths(targets); err != nil {
+		return nil, err
+	}
 	diags = append(diags, an.diagnostics()...)
 	diags = append(diags, an.danglingKustomizations()...)
 	diags = append(diags, an.linkedRoots(roots)...)
+	diags = append(diags, unreadableDiagnostics(denied, targets)...)
 	submodules, smDiags := submodulesRead(fsys, dir, targets)
 	diags = append(diags, smDiags...)
 	services, err := groupServices(targets)
 	if err != nil {
 		return nil, err
 	}
+	// Secrets shared by two environments or both modes are an error here,
+	// before anything is rendered; too many for a repository is a warning.
+	envs := map[string]bool{}
+	for _, t := range targets {
+		envs[t.Environment] = true
+	}
+	secretWarnings, err := cfg.checkSecrets(sortedKeys(envs))
+	if err != nil {
+		return nil, err
+	}
+	diags = append(diags, secretWarnings...)
 	dirs := make(map[string]bool, len(kusts))
 	for d := range kusts {
 		dirs[d] = true
 	}
 	return &Repo{Config: cfg, kustDirs: dirs, Services: services, Targets: targets, Submodules: submodules, Diagnostics: sortDiagnostics(diags)}, nil
+}
+
+// checkInputPaths refuses a closure path that would not survive the trip
+// through the paths file and back to a changed file's name: one that is not
+// valid UTF-8 (written as U+FFFD, it names a file that does not exist, and
+// affected never matches it) or holds a control or invisible character.
+// Root paths are held to this by checkTargetNames.
+func checkInputPaths(targets []*Target) error {
+	var problems []Diagnostic
+	seen := map[string]bool{} // only paths with a problem: a base shared by many targets is reported once
+	for _, t := range targets {
+		for _, in := range t.Inputs {
+			if p := PathProblem(in); p != "" && !seen[in] {
+				seen[in] = true
+				problems = append(problems, Diagnostic{Path: quoteIfNeeded(globPath(in)), Kind: "naming",
+					Message: fmt.Sprintf("target %s reads this path, which %s: it cannot be written to the paths file and matched against changed files; rename it", quoteIfNeeded(t.Path), p)})
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return &ConfigError{Problems: sortDiagnostics(problems)}
+	}
+	return nil
+}
+
+// globPath returns the path an input glob of globs stands for: escapes
+// removed, and the directory of a "dir/**".
+func globPath(g string) string {
+	g = strings.TrimSuffix(strings.TrimSuffix(g, "**"), "/")
+	if g == "" {
+		return "."
+	}
+	var b strings.Builder
+	for i := 0; i < len(g); i++ {
+		if g[i] == '\\' && i+1 < len(g) {
+			i++
+		}
+		b.WriteByte(g[i])
+	}
+	return b.String()
+}
+
+// deniedDir is a directory the walk may not read (permission denied).
+type deniedDir struct {
+	rel string
+	err error
+}
+
+// unreadableDiagnostics reports each directory the walk may not read: for
+// the targets whose closure reaches into it (a kustomization or a change
+// there is not seen), or on its own, skipped, when none does.
+func unreadableDiagnostics(denied []deniedDir, targets []*Target) []Diagnostic {
+	var out []Diagnostic
+	for _, d := range denied {
+		why := d.err.Error()
+		var pe *fs.PathError
+		if errors.As(d.err, &pe) {
+			why = pe.Err.Error()
+		}
+		esc := escapeGlob(d.rel)
+		reads := func(in string) bool {
+			if in == esc || strings.HasPrefix(in, esc+"/") {
+				return true // the directory, or a path in it
+			}
+			ok, _ := doublestar.Match(in, d.rel+"/x") // a directory around it, read whole
+			return ok && strings.HasSuffix(in, "**")
+		}
+		var readers []string
+		for _, t := range targets {
+			if slices.ContainsFunc(t.Inputs, reads) {
+				readers = append(readers, t.Path)
+			}
+		}
+		msg := fmt.Sprintf("directory cannot be read (%s); no target reads from it, skipped", why)
+		switch n := len(readers); {
+		case n == 1:
+			msg = fmt.Sprintf("directory cannot be read (%s): target %s reads from it; a kustomization or a change in it is not seen", why, readers[0])
+		case n > 5:
+			readers = append(readers[:5], fmt.Sprintf("and %d more", n-5))
+			fallthrough
+		case n > 1:
+			msg = fmt.Sprintf("directory cannot be read (%s): targets %s read from it; a kustomization or a change in it is not seen", why, strings.Join(readers, ", "))
+		}
+		out = append(out, Diagnostic{Path: quoteIfNeeded(d.rel), Kind: KindUnreadable, Message: msg})
+	}
+	return out
 }
 
 // hasKustomization reports whether dir holds a kustomization at the head.
@@ -97,13 +210,14 @@ func (r *Repo) hasKustomization(dir string) bool {
 // parsed on a free core as soon as the walk finds it, and the directory
 // listings are returned for the analyzer, which would otherwise stat every
 // path again, with the symbolic links the walk met (not followed).
-func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustomization, listings, symlinks, []Diagnostic, error) {
+func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustomization, listings, symlinks, []Diagnostic, []deniedDir, error) {
 	var (
 		mu     sync.Mutex
 		seen   = listings{}
 		links  = symlinks{}
 		diags  []Diagnostic
 		parsed []*kustomization
+		denied []deniedDir
 		fail   walkError
 	)
 	// {dir, file}, slash-separated, relative; buffered, so that walkers and
@@ -148,20 +262,26 @@ func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustom
 		links[rel] = target
 		mu.Unlock()
 	}
+	deny := func(rel string, err error) {
+		mu.Lock()
+		denied = append(denied, deniedDir{rel, err})
+		mu.Unlock()
+	}
 	var err error
 	if isDisk(fsys) {
-		err = walkDisk(dir, visit, link)
+		err = walkDisk(dir, visit, link, deny)
 	} else {
-		err = walkFS(fsys, dir, visit, link)
+		err = walkFS(fsys, dir, visit, link, deny)
 	}
 	close(jobs)
 	wg.Wait()
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("scanning %q: %w", dir, err)
+		return nil, nil, nil, nil, nil, fmt.Errorf("scanning %q: %w", dir, err)
 	}
 	if fail.err != nil {
-		return nil, nil, nil, nil, fail.err
+		return nil, nil, nil, nil, nil, fail.err
 	}
+	sort.Slice(denied, func(i, j int) bool { return denied[i].rel < denied[j].rel })
 	kusts := make(map[string]*kustomization, len(parsed))
 	for _, k := range parsed {
 		kusts[k.Dir] = k
@@ -169,7 +289,7 @@ func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustom
 			diags = append(diags, *k.Err)
 		}
 	}
-	return kusts, seen, links, diags, nil
+	return kusts, seen, links, diags, denied, nil
 }
 
 // symlinks are the symbolic links a walk met, by slash-separated repository
@@ -264,14 +384,23 @@ func isDisk(fsys filesys.FileSystem) bool {
 var diskFSType = reflect.TypeOf(filesys.MakeFsOnDisk())
 
 // walkFS calls visit for every directory under dir (dir included; not
-// following symlinks, skipping .git), with its entries sorted by name, and
-// link for every symbolic link, through fsys.Walk.
-func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []dirEntry), link func(rel, target string)) error {
+// following symlinks, skipping .git), with its entries sorted by name, link
+// for every symbolic link, and deny for every directory it may not read
+// (see deniable), through fsys.Walk.
+func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []dirEntry), link func(rel, target string), deny func(rel string, err error)) error {
 	var order []string
 	listing := map[string][]dirEntry{}
+	denied := map[string]bool{}
 	rl, _ := fsys.(readlinker)
 	err := fsys.Walk(dir, func(p string, info fs.FileInfo, err error) error {
 		if err != nil {
+			if p != dir && info != nil && info.IsDir() && deniable(err) {
+				// filepath.Walk visited the directory, then failed to list it.
+				rel := relSlash(dir, p)
+				denied[rel] = true
+				deny(rel, err)
+				return filepath.SkipDir
+			}
 			return err
 		}
 		// The name is the path's last element: an in-memory file system
@@ -317,6 +446,9 @@ func walkFS(fsys filesys.FileSystem, dir string, visit func(rel string, ents []d
 		pf.Prefetch(files)
 	}
 	for _, rel := range order {
+		if denied[rel] {
+			continue
+		}
 		ents := listing[rel]
 		slices.SortFunc(ents, func(a, b dirEntry) int { return strings.Compare(a.name, b.name) })
 		visit(rel, ents)
@@ -332,7 +464,7 @@ type prefetcher interface{ Prefetch(paths []string) }
 // listing gives each entry's type without a stat (sorted, as walkFS's), and
 // directories are read concurrently. Of several errors it returns the one
 // filepath.Walk would have met first.
-func walkDisk(dir string, visit func(rel string, ents []dirEntry), link func(rel, target string)) error {
+func walkDisk(dir string, visit func(rel string, ents []dirEntry), link func(rel, target string), deny func(rel string, err error)) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
@@ -364,7 +496,7 @@ func walkDisk(dir string, visit func(rel string, ents []dirEntry), link func(rel
 				rel := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
 				mu.Unlock()
-				list, err := os.ReadDir(filepath.Join(dir, filepath.FromSlash(rel)))
+				list, err := readDir(filepath.Join(dir, filepath.FromSlash(rel)))
 				ents := make([]dirEntry, len(list))
 				var subdirs []string
 				for i, d := range list {
@@ -378,12 +510,18 @@ func walkDisk(dir string, visit func(rel string, ents []dirEntry), link func(rel
 						link(joinRel(rel, d.Name()), target)
 					}
 				}
-				if err == nil {
+				denied := err != nil && rel != "." && deniable(err)
+				switch {
+				case err == nil:
 					visit(rel, ents)
+				case denied:
+					deny(rel, err)
 				}
 				mu.Lock()
 				if err != nil {
-					fail.keep(rel, err)
+					if !denied {
+						fail.keep(rel, err)
+					}
 					subdirs = nil
 				}
 				stack = append(stack, subdirs...)
@@ -401,6 +539,18 @@ func walkDisk(dir string, visit func(rel string, ents []dirEntry), link func(rel
 	wg.Wait()
 	return fail.err
 }
+
+// deniable reports whether a directory that cannot be listed is a
+// diagnostic rather than a failed scan: only when permission is denied
+// (terraform/.terraform, mode 000, say). Any other error (a git object that
+// cannot be read, an I/O error) still fails the scan: a quiet gap in a
+// commit's tree would make affected quietly wrong.
+func deniable(err error) bool {
+	return errors.Is(err, fs.ErrPermission)
+}
+
+// readDir is os.ReadDir; a test makes it fail where root may read all.
+var readDir = os.ReadDir
 
 // walkError keeps, of the errors met at several paths, the one at the path
 // a sequential walk would have met first.

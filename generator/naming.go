@@ -268,6 +268,31 @@ func NameProblem(name string) string {
 	return ""
 }
 
+// PathProblem says why a repository path cannot be written to the paths
+// file and matched against changed files, or returns "" when it can: a
+// path that is not valid UTF-8 would be written as U+FFFD, a path that does
+// not exist; one holding a line break cannot be one line of a file list,
+// and one holding another control or an invisible character cannot be
+// reviewed as written. A tab is the exception: kustomize reads such files
+// (TestPathsArePaths), the paths file writes it as \t and git quotes it.
+func PathProblem(p string) string {
+	printable := true // ASCII without controls, as almost every path is
+	for i := 0; i < len(p) && printable; i++ {
+		printable = p[i] >= 0x20 && p[i] < 0x7f
+	}
+	if printable {
+		return ""
+	}
+	if !utf8.ValidString(p) {
+		return "is not valid UTF-8"
+	}
+	if i := strings.IndexFunc(p, func(r rune) bool { return r != '\t' && invisibleRune(r) }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(p[i:])
+		return fmt.Sprintf("contains the control or invisible character %U", r)
+	}
+	return ""
+}
+
 // invisibleRune reports a character that breaks a line, renders as nothing
 // or reorders the text around it: control characters, format characters
 // (bidi overrides and isolates, zero-width characters), line and paragraph
