@@ -2,10 +2,13 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -17,6 +20,9 @@ const (
 	Changed = "changed" // the file exists with other content
 	Missing = "missing" // the file should exist and does not
 	Orphan  = "orphan"  // a generated file that is no longer produced
+	// Stale is a temporary file an interrupted generate left behind;
+	// Write removes it. StaleFiles lists them, Drift does not.
+	Stale = "stale"
 )
 
 // Change is one difference between the repository and the rendered files.
@@ -26,11 +32,31 @@ type Change struct {
 	Diff []byte // unified diff from the file on disk to the wanted content
 }
 
+// The paths kustomatrix can produce, for any configuration: Render writes
+// <name>.yml, <name>-deploy.yml, <name>-deploy-chunk.yml and <name>-sync.yml
+// under .github/workflows (every one a <name>.yml for some valid name),
+// .github/actions/<name>-diff/action.yml and -apply/action.yml, and
+// .github/<name>-paths.yml, where <name> is a valid name: (jobIDRe). Only
+// files at these paths that start with Header are ever orphans: a file
+// elsewhere under .github is never removed, header or not.
+var producible = regexp.MustCompile(`^\.github/(?:workflows/[A-Za-z_][A-Za-z0-9_-]*\.yml|actions/[A-Za-z_][A-Za-z0-9_-]*-(?:diff|apply)/action\.yml|[A-Za-z_][A-Za-z0-9_-]*-paths\.yml)$`)
+
+// staleTemp matches the temporary files Write stages (a producible path's
+// directory, "." + its base name + ".tmp-" + digits, as os.CreateTemp
+// names them); a run killed before its renames leaves them behind.
+var staleTemp = regexp.MustCompile(`^\.github/(?:workflows/|actions/[A-Za-z_][A-Za-z0-9_-]*-(?:diff|apply)/)?\.[A-Za-z_][A-Za-z0-9_-]*\.yml\.tmp-[0-9]+$`)
+
 // Drift compares rendered files with the repository at dir. It reads and
-// never writes. Orphans are files carrying the generated header in the
-// places kustomatrix writes to, that Render no longer produces (a renamed
-// workflow, say); files without the header are never reported or touched.
+// never writes. Orphans are files carrying the generated header at paths
+// kustomatrix can produce (see producible) that Render no longer produces
+// (a renamed workflow, say); files without the header, or at other paths,
+// are never reported or touched. A symlink on the path of a generated file
+// (.github itself, say) is refused: reading through it would compare, and
+// writing through it would write, files outside the repository's tree.
 func Drift(dir string, files []File) ([]Change, error) {
+	if err := refuseSymlinks(dir, files); err != nil {
+		return nil, err
+	}
 	var changes []Change
 	want := map[string]bool{}
 	for _, f := range files {
@@ -50,7 +76,7 @@ func Drift(dir string, files []File) ([]Change, error) {
 				Diff: diff.Diff(f.Path, have, f.Path, f.Content)})
 		}
 	}
-	orphans, err := generatedFiles(dir)
+	orphans, _, err := listGithub(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -64,29 +90,72 @@ func Drift(dir string, files []File) ([]Change, error) {
 	return changes, nil
 }
 
-// generatedFiles lists the files under .github that start with Header.
-func generatedFiles(dir string) ([]string, error) {
-	var out []string
+// StaleFiles lists the temporary files an interrupted generate left under
+// .github (see staleTemp), sorted. The next Write removes them.
+func StaleFiles(dir string) ([]string, error) {
+	_, stale, err := listGithub(dir)
+	return stale, err
+}
+
+// refuseSymlinks fails when .github, a directory below it on the way to a
+// generated file, or the file itself is a symlink.
+func refuseSymlinks(dir string, files []File) error {
+	seen := map[string]bool{}
+	var problems []Diagnostic
+	for _, f := range files {
+		parts := strings.Split(f.Path, "/")
+		for i := range parts {
+			p := strings.Join(parts[:i+1], "/")
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			full := filepath.Join(dir, filepath.FromSlash(p))
+			fi, err := os.Lstat(full)
+			if err != nil {
+				break // missing: Write creates it, a real directory or file
+			}
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				to, _ := os.Readlink(full)
+				problems = append(problems, Diagnostic{Path: p, Kind: "symlink",
+					Message: fmt.Sprintf("refusing to read or write generated files through a symlink: %s is a symlink to %q (generated files must be regular files in the repository's own tree, which GitHub reads); replace the link with the directory or file itself", p, to)})
+				break
+			}
+		}
+	}
+	if problems != nil {
+		return &ConfigError{Problems: problems}
+	}
+	return nil
+}
+
+// listGithub walks .github, never through a symlink, and returns the
+// generated files at producible paths and the stale temporary files.
+func listGithub(dir string) (generated, stale []string, err error) {
 	root := filepath.Join(dir, ".github")
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if os.IsNotExist(err) && p == root {
 				return filepath.SkipDir
 			}
 			return err
 		}
-		if d.IsDir() || !(strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
-			return nil
+		if !d.Type().IsRegular() {
+			return nil // a directory, or a symlink: never ours
 		}
-		if isGenerated(p) {
-			out = append(out, relSlash(dir, p))
+		rel := relSlash(dir, p)
+		switch {
+		case staleTemp.MatchString(rel):
+			stale = append(stale, rel)
+		case producible.MatchString(rel) && isGenerated(p):
+			generated = append(generated, rel)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("listing generated files: %w", err)
+		return nil, nil, fmt.Errorf("listing generated files: %w", err)
 	}
-	return out, nil
+	return generated, stale, nil
 }
 
 // isGenerated reads just enough of a file to see whether it starts with Header.
@@ -101,34 +170,175 @@ func isGenerated(p string) bool {
 	return bytes.HasPrefix(buf[:n], []byte(Header+"\n")) || (n == len(Header) && string(buf[:n]) == Header)
 }
 
-// Write brings the repository in line with the rendered files: each changed
-// or missing file is written to a temporary file in its directory and
-// renamed over the old one (a crash never leaves half a workflow), and
-// orphaned generated files are removed. Nothing else is touched. It returns
-// what it changed.
+// Write brings the repository in line with the rendered files, as one
+// transaction: stale temporary files of an interrupted run are removed;
+// then every changed or missing file is staged (written in full to a
+// temporary file in its directory) and every orphan set aside, and only
+// when all of that succeeded are the staged files renamed over the old
+// ones and the orphans deleted. A failure while staging (a read-only
+// directory, a full disk) undoes the staging and leaves every file as it
+// was; a crash leaves whole files only, old or new, and temporary files
+// that the next Write removes (and Drift's caller reports, see
+// StaleFiles). Nothing else is touched. It returns what it changed, the
+// removed temporary files as Stale.
+//
+// Write does not serialise concurrent runs: hold Lock around it.
 func Write(dir string, files []File) ([]Change, error) {
 	changes, err := Drift(dir, files)
 	if err != nil {
 		return nil, err
 	}
+	stale, err := StaleFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	var done []Change
+	for _, p := range stale {
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(p))); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("removing the stale temporary file %q: %w", p, err)
+		}
+		done = append(done, Change{Path: p, Kind: Stale})
+	}
 	content := map[string][]byte{}
 	for _, f := range files {
 		content[f.Path] = f.Content
 	}
+	tx := &transaction{dir: dir}
 	for _, c := range changes {
-		p := filepath.Join(dir, filepath.FromSlash(c.Path))
 		if c.Kind == Orphan {
-			if err := os.Remove(p); err != nil {
-				return nil, fmt.Errorf("removing orphaned %q: %w", c.Path, err)
-			}
-			removeEmptyDir(dir, filepath.Dir(p))
-			continue
+			err = tx.setAside(c.Path)
+		} else {
+			err = tx.stage(c.Path, content[c.Path])
 		}
-		if err := WriteFileAtomic(p, content[c.Path]); err != nil {
+		if err != nil {
+			tx.rollback()
 			return nil, err
 		}
 	}
-	return changes, nil
+	if err := tx.commit(); err != nil {
+		return nil, err
+	}
+	return append(done, changes...), nil
+}
+
+// transaction is a Write in progress: the files staged, the orphans set
+// aside and the directories created, to commit or roll back.
+type transaction struct {
+	dir     string
+	staged  [][2]string // temporary file, destination
+	aside   [][2]string // orphan moved to a temporary name, its path
+	created []string    // directories made for staged files, outermost first
+}
+
+// stage writes the whole of data to a temporary file beside rel.
+func (tx *transaction) stage(rel string, data []byte) error {
+	p := filepath.Join(tx.dir, filepath.FromSlash(rel))
+	if err := tx.mkdirs(filepath.Dir(p)); err != nil {
+		return fmt.Errorf("creating directory for %q: %w", rel, err)
+	}
+	tmp, err := writeTemp(p, data)
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", rel, err)
+	}
+	tx.staged = append(tx.staged, [2]string{tmp, p})
+	return nil
+}
+
+// setAside renames an orphan to a temporary name in its directory: a
+// directory where it cannot be removed fails now, before any file is
+// replaced, and a crash leaves a stale temporary file, which the next
+// Write removes.
+func (tx *transaction) setAside(rel string) error {
+	p := filepath.Join(tx.dir, filepath.FromSlash(rel))
+	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("removing orphaned %q: %w", rel, err)
+	}
+	f.Close()
+	if err := os.Rename(p, f.Name()); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("removing orphaned %q: %w", rel, err)
+	}
+	tx.aside = append(tx.aside, [2]string{f.Name(), p})
+	return nil
+}
+
+// mkdirs creates d and its missing parents, remembering them for rollback.
+func (tx *transaction) mkdirs(d string) error {
+	var missing []string
+	for cur := d; ; cur = filepath.Dir(cur) {
+		if _, err := os.Lstat(cur); err == nil || cur == tx.dir || filepath.Dir(cur) == cur {
+			break
+		}
+		missing = append(missing, cur)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		tx.created = append(tx.created, missing[i])
+	}
+	return nil
+}
+
+// rollback removes the staged files and the directories made for them,
+// and puts the orphans back.
+func (tx *transaction) rollback() {
+	for _, s := range tx.staged {
+		os.Remove(s[0])
+	}
+	for _, a := range tx.aside {
+		os.Rename(a[0], a[1])
+	}
+	for i := len(tx.created) - 1; i >= 0; i-- {
+		os.Remove(tx.created[i]) // only when empty
+	}
+}
+
+// commit renames every staged file over its destination, then deletes the
+// orphans set aside (and the action directories they leave empty).
+func (tx *transaction) commit() error {
+	var errs []error
+	for i, s := range tx.staged {
+		if err := os.Rename(s[0], s[1]); err != nil {
+			// Not expected once staging worked (same directory, same
+			// file system); the rest is still renamed, and the next run
+			// finishes the job (and removes what is left).
+			errs = append(errs, fmt.Errorf("replacing %q: %w", relSlash(tx.dir, s[1]), err))
+			os.Remove(tx.staged[i][0])
+		}
+	}
+	for _, a := range tx.aside {
+		if err := os.Remove(a[0]); err != nil {
+			errs = append(errs, fmt.Errorf("removing orphaned %q: %w", relSlash(tx.dir, a[1]), err))
+		}
+		removeEmptyDir(tx.dir, filepath.Dir(a[1]))
+	}
+	return errors.Join(errs...)
+}
+
+// writeTemp writes data to a new temporary file beside p, named as
+// staleTemp expects, synced and readable by all; it returns its name.
+func writeTemp(p string, data []byte) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
 }
 
 // WriteFileAtomic writes data to p through a temporary file and a rename, so
@@ -137,23 +347,12 @@ func WriteFileAtomic(p string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("creating directory for %q: %w", p, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
+	tmp, err := writeTemp(p, data)
 	if err != nil {
 		return fmt.Errorf("writing %q: %w", p, err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %q: %w", p, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %q: %w", p, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %q: %w", p, err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("replacing %q: %w", p, err)
 	}
 	return nil
@@ -162,7 +361,7 @@ func WriteFileAtomic(p string, data []byte) error {
 // removeEmptyDir removes an action directory left empty by an orphan's
 // removal, but never .github itself or anything above it.
 func removeEmptyDir(repo, d string) {
-	if strings.HasPrefix(relSlash(repo, d), ".github/actions/") {
+	if strings.HasPrefix(relSlash(repo, d), ".github/actions/") && path.Dir(relSlash(repo, d)) == ".github/actions" {
 		_ = os.Remove(d) // fails, harmlessly, when not empty
 	}
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -25,6 +23,8 @@ type affectedOptions struct {
 	githubPR                   int
 	lastDeploy, render, scan   bool
 	checked, deployed          bool
+	fetch                      bool // fetch what a shallow clone lacks from origin
+	nul                        bool   // -z: the --files list is NUL-separated
 	sparse                     bool   // the working tree is a sparse checkout
 	resolvedBase               string // the commit the change is taken from, for --github-output
 	rg                         gitdiff.Range
@@ -47,9 +47,15 @@ what the pipeline does for it changed (its environment's settings,
 pruning); targets of the base gone at the head are listed as removed.
 --head HEAD (the default) is the working tree as it is on disk.
 
-With --files, a list of changed paths one per line ("-" for stdin) is
-mapped through the closures at the head (removed targets are then not
-known); with --service, every target of one service (a manual run).
+With --files, a list of changed paths one per line ("-" for stdin), or
+NUL-separated (-z, git diff -z --name-only), is mapped through the closures
+at the head (removed targets are then not known). Each path is cleaned:
+absolute inside the repository, "./", "a/../b", "//" and git's quoting
+("caf\303\251.yaml") are understood, and a directory stands for every file
+below it. A path that matches no file is said on stderr and kept (a
+deleted file); a path outside the repository (the git work tree holding
+--repo) is an error (exit 2). With --service, every target of one service
+(a manual run).
 
 Prints {"all", "reason", "targets", "removed"}, each target with "why". A
 change to a file every target shares, a base that is not in the clone, or
@@ -72,8 +78,10 @@ symlink, the configuration).`,
 	f := cmd.Flags()
 	f.StringVar(&o.base, "base", "", "base revision (merge base with --head is used)")
 	f.StringVar(&o.head, "head", "HEAD", "head revision; HEAD is the working tree, uncommitted changes included")
+	f.BoolVar(&o.fetch, "fetch", false, "in a shallow clone, fetch the base commit (and deepen the history for a merge base) from origin, authenticated with $GITHUB_TOKEN; the generated plan job checks out 2 commits")
 	f.BoolVar(&o.deployed, "deployed", false, "the base is what the cluster holds (a push): diff it against the head directly, not from their merge base, so a force push reconciles everything that differs")
-	f.StringVar(&o.files, "files", "", `file listing changed paths, one per line, or "-" for stdin`)
+	f.StringVar(&o.files, "files", "", `file listing changed paths, one per line, or "-" for stdin; relative to --repo or absolute inside it, directories standing for every file below`)
+	f.BoolVarP(&o.nul, "null", "z", false, "the --files list is NUL-separated, as git diff -z --name-only writes it (input holding a NUL is read so anyway)")
 	f.StringVar(&o.service, "service", "", "select every target of this service")
 	f.BoolVar(&o.githubOutput, "github-output", false, "also write step outputs to $GITHUB_OUTPUT")
 	f.IntVar(&o.githubPR, "github-pr", 0, "take the changed files of this pull request from the GitHub API (GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL); past GitHub's 3,000-file cap, fall back to --base")
@@ -155,7 +163,7 @@ func (o *affectedOptions) run(s *streams) error {
 
 func (o *affectedOptions) changeSet(s *streams, cfg *generator.Config, dir string) (generator.ChangeSet, error) {
 	if o.files != "" {
-		files, err := readFileList(o.files, s.in)
+		files, err := readFileList(o.files, s.in, s.err, dir, o.nul)
 		return generator.ChangeSet{Files: files}, err
 	}
 	note := ""
@@ -236,7 +244,7 @@ func (o *affectedOptions) gitChangeSet(s *streams, dir string) (generator.Change
 	if strings.Trim(o.base, "0") == "" {
 		return generator.ChangeSet{Everything: "no base commit (a new branch, or the first push): every target runs"}, nil
 	}
-	g := gitdiff.Repo{Dir: dir}
+	g := gitdiff.Repo{Dir: dir, Fetch: o.fetch, Token: os.Getenv("GITHUB_TOKEN")}
 	if o.sparse = g.Sparse(); o.sparse && o.headRev() == "HEAD" {
 		fmt.Fprintln(s.err, "kustomatrix: the working tree is a sparse checkout: the head is the HEAD commit, read from git (uncommitted changes are not seen)")
 	}
@@ -270,30 +278,6 @@ func (o *affectedOptions) gitChangeSet(s *streams, dir string) (generator.Change
 		cs.Files = append(cs.Files, c.Path)
 	}
 	return cs, nil
-}
-
-func readFileList(name string, stdin io.Reader) ([]string, error) {
-	r := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, usageError("--files: %v", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	var files []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		if l := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "./")); l != "" {
-			files = append(files, l)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, &exitError{code: exitFailure, err: fmt.Errorf("reading --files: %w", err)}
-	}
-	return files, nil
 }
 
 func selectService(repo *generator.Repo, name string) (*generator.AffectedResult, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,12 +13,27 @@ import (
 func newGenerateCommand(s *streams) *cobra.Command {
 	var o repoOptions
 	var failOnChange bool
+	var lockTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write the generated workflows, actions and path filters",
-		Long: `Renders every generated file and writes those that changed, each through a
-temporary file and a rename, and removes generated files (those starting with
-"` + generator.Header + `") that are no longer produced. Nothing else is touched.`,
+		Long: `Renders every generated file and writes those that changed, and removes
+generated files (those starting with "` + generator.Header + `", at a path
+kustomatrix can produce) that are no longer produced. Nothing else is touched.
+
+The files are written as one transaction: each is staged in full to a
+temporary file beside it, and only when every one is staged (and every
+orphan set aside) are they renamed into place. A failure while staging (a
+read-only directory) changes nothing; a run killed mid-way leaves whole
+files, old or new, and temporary files (.NAME.tmp-N) that the next generate
+removes and check reports. A symlink on the path of a generated file
+(.github itself, say) is refused (exit 2).
+
+Concurrent runs on one repository are serialised by a lock (flock) on
+.git/` + generator.LockFile + ` (outside git, a file in the temporary
+directory): a run that finds it held says which process holds it and waits
+up to --lock-timeout, then fails (exit 3). The kernel releases the lock when
+its holder ends, even killed.`,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			repo, dir, err := o.load(s)
@@ -28,16 +44,28 @@ temporary file and a rename, and removes generated files (those starting with
 			if err != nil {
 				return err
 			}
-			changes, err := generator.Write(dir, files)
+			unlock, err := generator.Lock(dir, lockTimeout, func(lock, holder string) {
+				fmt.Fprintf(s.err, "kustomatrix: waiting up to %s for another kustomatrix generate (%s) holding %s\n", lockTimeout, holder, lock)
+			})
 			if err != nil {
 				return ioFailure(err)
 			}
-			for _, c := range changes {
-				verb := map[string]string{generator.Changed: "updated", generator.Missing: "created", generator.Orphan: "removed"}[c.Kind]
-				fmt.Fprintf(s.out, "%s %s\n", verb, c.Path)
+			defer unlock()
+			written, err := generator.Write(dir, files)
+			if err != nil {
+				return ioFailure(err)
 			}
-			fmt.Fprintf(s.out, "%d service(s), %d target(s), %d file(s) changed\n", len(repo.Services), len(repo.Targets), len(changes))
-			if failOnChange && len(changes) > 0 {
+			changed := 0
+			for _, c := range written {
+				verb := map[string]string{generator.Changed: "updated", generator.Missing: "created", generator.Orphan: "removed",
+					generator.Stale: "removed stale temporary file"}[c.Kind]
+				fmt.Fprintf(s.out, "%s %s\n", verb, c.Path)
+				if c.Kind != generator.Stale {
+					changed++
+				}
+			}
+			fmt.Fprintf(s.out, "%d service(s), %d target(s), %d file(s) changed\n", len(repo.Services), len(repo.Targets), changed)
+			if failOnChange && changed > 0 {
 				// A pre-commit hook must stop the commit so the new files are
 				// reviewed and staged with it.
 				return &exitError{code: exitChanges, err: fmt.Errorf("generated files changed; review and stage them")}
@@ -47,6 +75,7 @@ temporary file and a rename, and removes generated files (those starting with
 	}
 	o.register(cmd, true)
 	cmd.Flags().BoolVar(&failOnChange, "fail-on-change", false, "exit 1 when any file was written or removed (for pre-commit)")
+	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", time.Minute, "how long to wait for another generate on this repository to finish (0: fail at once)")
 	return cmd
 }
 
@@ -56,7 +85,9 @@ func newCheckCommand(s *streams) *cobra.Command {
 		Use:   "check",
 		Short: "Fail (exit 1) when the generated files are out of date",
 		Long: `Renders every generated file and compares it with the repository, writing
-nothing. Exit 1 lists changed, missing and orphaned files with a unified diff.
+nothing. Exit 1 lists changed, missing and orphaned files with a unified diff,
+and the temporary files an interrupted generate left (stale). Exit 2 when a
+generated file would be reached through a symlink.
 Exit 2 when a kustomization names a remote reference kustomize.remoteResources
 does not allow ([remote-refused]): every build would refuse it.`,
 		Args: noArgs,
@@ -70,14 +101,28 @@ does not allow ([remote-refused]): every build would refuse it.`,
 				return err
 			}
 			refused := remoteRefused(repo)
-			if len(changes) == 0 {
+			stale, err := generator.StaleFiles(dir)
+			if err != nil {
+				return ioFailure(err)
+			}
+			if len(stale) > 0 {
+				// Untracked leftovers of a killed generate: not drift, but
+				// a tree generate has not finished with.
+				fmt.Fprintf(s.err, "temporary files of an interrupted generate are left; run: kustomatrix generate --repo %s\n", shellQuote(o.repo))
+				for _, p := range stale {
+					fmt.Fprintf(s.err, "  %s: %s\n", generator.Stale, p)
+				}
+			}
+			if len(changes) == 0 && len(stale) == 0 {
 				if refused != nil {
 					return refused
 				}
 				fmt.Fprintf(s.out, "generated files are up to date (%d service(s), %d target(s))\n", len(repo.Services), len(repo.Targets))
 				return nil
 			}
-			fmt.Fprintf(s.err, "generated files are out of date; run: kustomatrix generate --repo %s\n", shellQuote(o.repo))
+			if len(changes) > 0 {
+				fmt.Fprintf(s.err, "generated files are out of date; run: kustomatrix generate --repo %s\n", shellQuote(o.repo))
+			}
 			for _, c := range changes {
 				fmt.Fprintf(s.err, "  %s: %s\n", c.Kind, c.Path)
 			}

@@ -40,9 +40,51 @@ func (r Repo) FetchCommit(rev, token string) error {
 	if _, err := r.git("remote", "get-url", "origin"); err != nil {
 		return fmt.Errorf("commit %s is not in this clone, and it has no remote origin to fetch it from", rev)
 	}
+	if err := r.fetch(token, "--depth=1", "origin", rev); err != nil {
+		return fmt.Errorf("fetching commit %s from origin: %w", rev, err)
+	}
+	return nil
+}
+
+// deepenSteps are how far deepenForMergeBase deepens a shallow clone, in
+// commits, before it fetches the whole history: most pull requests and
+// merge groups branch off within a few commits of their base.
+var deepenSteps = []int{10, 100, 1000}
+
+// deepenForMergeBase finds the merge base of two commits of a shallow
+// clone, deepening the history of both from origin step by step (then
+// unshallowing) until git finds it: the plan job's checkout fetches 2
+// commits, not the repository's whole history.
+func (r Repo) deepenForMergeBase(base, head string) ([]byte, error) {
+	shallow, _ := r.git("rev-parse", "--is-shallow-repository")
+	if strings.TrimSpace(string(shallow)) != "true" {
+		return nil, fmt.Errorf("no merge base of %s and %s", short(base), short(head))
+	}
+	if _, err := r.git("remote", "get-url", "origin"); err != nil {
+		return nil, err
+	}
+	for _, n := range deepenSteps {
+		if err := r.fetch(r.Token, fmt.Sprintf("--deepen=%d", n), "origin", base, head); err != nil {
+			return nil, err
+		}
+		if mb, err := r.git("merge-base", base, head); err == nil {
+			return mb, nil
+		}
+	}
+	if err := r.fetch(r.Token, "--unshallow", "origin", base, head); err != nil {
+		return nil, err
+	}
+	return r.git("merge-base", base, head)
+}
+
+// fetch runs git fetch from origin, authenticated with token as
+// actions/checkout does (an http.extraheader given to this process only),
+// bounded by FetchTimeout, never prompting; the token never appears in an
+// error.
+func (r Repo) fetch(token string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), FetchTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", "-C", r.Dir, "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--depth=1", "origin", rev)
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", r.Dir, "fetch", "--quiet", "--no-tags", "--no-recurse-submodules"}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
 	if token != "" {
 		header := "AUTHORIZATION: basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+token))
@@ -50,14 +92,14 @@ func (r Repo) FetchCommit(rev, token string) error {
 	}
 	out, err := cmd.CombinedOutput()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("fetching commit %s from origin: no answer within %s", rev, FetchTimeout)
+		return fmt.Errorf("no answer within %s", FetchTimeout)
 	}
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if token != "" {
 			msg = strings.ReplaceAll(msg, token, "***")
 		}
-		return fmt.Errorf("fetching commit %s from origin: %s", rev, msg)
+		return errors.New(msg)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package gitdiff
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -102,5 +104,55 @@ func TestFetchCommitToken(t *testing.T) {
 	cfg, _ := os.ReadFile(filepath.Join(work, ".git", "config"))
 	if strings.Contains(string(cfg), "extraheader") {
 		t.Fatalf(".git/config holds the header:\n%s", cfg)
+	}
+}
+
+// TestResolveFetchesWhatAShallowCloneLacks: the plan job's checkout has 2
+// commits. Resolve with Fetch gets the base from origin and deepens the
+// history until the merge base is there, and finds the one a full clone
+// finds; without Fetch the same clone is *Unavailable (every target runs).
+func TestResolveFetchesWhatAShallowCloneLacks(t *testing.T) {
+	root := t.TempDir()
+	origin := filepath.Join(root, "origin")
+	gitIn(t, root, "init", "-q", "-b", "main", origin)
+	commit := func(msg string) string {
+		os.WriteFile(filepath.Join(origin, "f"), []byte(msg+"\n"), 0o644)
+		gitIn(t, origin, "add", "f")
+		gitIn(t, origin, "commit", "-qm", msg)
+		return gitIn(t, origin, "rev-parse", "HEAD")
+	}
+	for i := range 5 {
+		commit(fmt.Sprintf("main %d", i))
+	}
+	forkPoint := gitIn(t, origin, "rev-parse", "HEAD")
+	for i := range 40 {
+		commit(fmt.Sprintf("main after %d", i))
+	}
+	base := gitIn(t, origin, "rev-parse", "HEAD")
+	gitIn(t, origin, "checkout", "-q", "-b", "feature", forkPoint)
+	for i := range 15 {
+		commit(fmt.Sprintf("feature %d", i))
+	}
+	head := gitIn(t, origin, "rev-parse", "HEAD")
+
+	work := filepath.Join(root, "work")
+	gitIn(t, root, "clone", "-q", "--depth", "2", "--branch", "feature", "file://"+origin, work)
+	var un *Unavailable
+	if _, err := (Repo{Dir: work}).Resolve(base, head, false); !errors.As(err, &un) {
+		t.Fatalf("without Fetch: %v, want *Unavailable", err)
+	}
+	rg, err := Repo{Dir: work, Fetch: true}.Resolve(base, head, false)
+	if err != nil || rg.From != forkPoint || rg.Base != base || rg.Head != head {
+		t.Fatalf("with Fetch: %+v %v, want From %s", rg, err, forkPoint)
+	}
+	// A deployed base needs only its own commit.
+	work2 := filepath.Join(root, "work2")
+	gitIn(t, root, "clone", "-q", "--depth", "2", "--branch", "feature", "file://"+origin, work2)
+	rg, err = Repo{Dir: work2, Fetch: true}.Resolve(base, head, true)
+	if err != nil || rg.From != base {
+		t.Fatalf("deployed with Fetch: %+v %v", rg, err)
+	}
+	if n := gitIn(t, work2, "rev-list", "--count", "HEAD"); n != "2" {
+		t.Fatalf("a deployed base deepened the history: %s commits", n)
 	}
 }

@@ -33,7 +33,15 @@ func (b *BadRevision) Error() string {
 var commitID = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
 
 // Repo runs git in one working tree.
-type Repo struct{ Dir string }
+type Repo struct {
+	Dir string
+	// Fetch lets Resolve fetch from origin what a shallow clone lacks: the
+	// base commit (depth 1) and, for a merge base, history deepened step by
+	// step. Token authenticates it (see FetchCommit). Off, a missing commit
+	// is *Unavailable.
+	Fetch bool
+	Token string
+}
 
 func (r Repo) git(args ...string) ([]byte, error) {
 	cmd := exec.Command("git", append([]string{"-C", r.Dir}, args...)...)
@@ -114,6 +122,13 @@ type Range struct {
 // does not have is *Unavailable.
 func (r Repo) Resolve(base, head string, deployed bool) (Range, error) {
 	b, err := r.ResolveCommit(base)
+	var missing *Unavailable
+	if errors.As(err, &missing) && r.Fetch && fullCommitID.MatchString(base) {
+		// A shallow checkout: the base is one commit away on origin.
+		if ferr := r.FetchCommit(base, r.Token); ferr == nil {
+			b, err = r.ResolveCommit(base)
+		}
+	}
 	if err != nil {
 		return Range{}, err
 	}
@@ -134,6 +149,9 @@ func (r Repo) Resolve(base, head string, deployed bool) (Range, error) {
 		return Range{Base: b, Head: h, From: b}, nil
 	}
 	mb, err := r.git("merge-base", b, h)
+	if err != nil && r.Fetch {
+		mb, err = r.deepenForMergeBase(b, h)
+	}
 	if err != nil {
 		shallow, _ := r.git("rev-parse", "--is-shallow-repository")
 		if strings.TrimSpace(string(shallow)) == "true" {

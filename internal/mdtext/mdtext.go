@@ -197,7 +197,8 @@ func longestRun(s string, c byte) int {
 // and separator lines), then the n rows row(i) returns while they fit, then
 // more(rest) in place of the rows that do not (GitHub caps a step summary
 // at 1 MiB and a comment at 65,536 characters). The table ends with a
-// blank line.
+// blank line. It is never longer than budget: when neither the whole
+// table nor head and more(n) fit, it is empty.
 func Table(head string, n int, row func(i int) string, more func(rest int) string, budget int) string {
 	var b strings.Builder
 	b.WriteString(head)
@@ -214,5 +215,8 @@ func Table(head string, n int, row func(i int) string, more func(rest int) strin
 		b.WriteString(r)
 	}
 	b.WriteString("\n")
+	if b.Len() > budget { // only when the first row gave way to a count that does not fit either
+		return ""
+	}
 	return b.String()
 }

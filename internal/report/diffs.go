@@ -36,7 +36,7 @@ func newDiffItem(r Report, runURL string) *diffItem {
 		text:  text,
 		lines: lines,
 		open: fmt.Sprintf("<details><summary>%s <code>%s</code> / <code>%s</code>: %s (<code>%s</code>)%s</summary>\n\n%s%s\n",
-			statusIcon[r.Status], mdtext.HTML(r.Service), mdtext.HTML(r.Environment), r.Status, mdtext.HTML(r.Path), flagNote(r), fence, lang),
+			statusIcon[r.Status], mdtext.HTML(r.Service), mdtext.HTML(r.Environment), r.Status, mdtext.HTML(r.Path), flagNote(r)+renderedNote(r), fence, lang),
 		close:   fence + "\n\n</details>\n\n",
 		noteMax: max(len(note(lines, lines, runURL)), len(note(0, lines, runURL))),
 	}

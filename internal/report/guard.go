@@ -124,3 +124,24 @@ func flagNote(r Report) string {
 	}
 	return fmt.Sprintf(" ⚠️ %d object(s) outside the target's namespace", n)
 }
+
+// renderedNote is what a diff made without cluster credentials adds to the
+// heading of its diff: never mistaken for what the cluster would do.
+func renderedNote(r Report) string {
+	if r.RenderedFrom == "" {
+		return ""
+	}
+	base := r.RenderedFrom
+	if len(base) > 12 {
+		base = base[:12]
+	}
+	return fmt.Sprintf(" — rendered against base <code>%s</code>, not compared with the cluster", mdtext.HTML(base))
+}
+
+// renderedMark is what such a diff adds to its table cell.
+func renderedMark(r Report) string {
+	if r.RenderedFrom == "" {
+		return ""
+	}
+	return " (rendered)"
+}

@@ -207,3 +207,23 @@ func TestRenderHostileNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderSaysRendered: a diff made without cluster credentials says so
+// in its table cell and its heading; a cluster diff says nothing of it.
+func TestRenderSaysRendered(t *testing.T) {
+	base := strings.Repeat("a1", 20)
+	r := Report{Service: "cart", Environment: "dev", Path: "apps/cart/dev", Status: StatusChanges, Diff: "+x\n", RenderedFrom: base}
+	body, err := Render([]Report{r}, Options{Workflow: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"changes (rendered) |", "rendered against base <code>" + base[:12] + "</code>, not compared with the cluster</summary>"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("the comment lacks %q:\n%s", want, body)
+		}
+	}
+	r.RenderedFrom = ""
+	if body, _ := Render([]Report{r}, Options{Workflow: "k"}); strings.Contains(body, "rendered") {
+		t.Fatalf("a cluster diff is said to be rendered:\n%s", body)
+	}
+}

@@ -77,7 +77,7 @@ func removalTable(removed []Report, budget int) string {
 	const head = "**Removed targets** (what merging this change deletes):\n\n| removed target | on merge |\n|---|---|\n"
 	more := func(n int) string { return fmt.Sprintf("| …and %d more removed target(s) | |\n", n) }
 	if len(head)+len(more(len(removed)))+1 > budget {
-		return fmt.Sprintf("%d removed target(s): too many to list here; the workflow run has every deletion.\n\n", len(removed))
+		return fits(fmt.Sprintf("%d removed target(s): too many to list here; the workflow run has every deletion.\n\n", len(removed)), budget)
 	}
 	return mdtext.Table(head, len(removed), func(i int) string {
 		r := removed[i]

@@ -63,8 +63,10 @@ var statusIcon = map[Status]string{
 // status, then each diff in a collapsible <details> block. The body never
 // exceeds the limit: diffs are cut, largest first, and when cutting would
 // leave too little of them the largest are left out, with a link to the
-// run. The table is always complete unless it alone passes the limit;
-// then its last rows give way to an "…and N more" row.
+// run. The table is complete unless it does not fit beside the diffs,
+// which keep up to half of the room; then its last rows give way to an
+// "…and N more" row, and the rows given up are those of services without
+// changes (services with errors and changes come first).
 func Render(reports []Report, o Options) (string, error) {
 	if !ValidWorkflow(o.Workflow) {
 		return "", fmt.Errorf("workflow name %q cannot go into the comment marker: want %s", o.Workflow, workflowName)
@@ -95,9 +97,19 @@ func Render(reports []Report, o Options) (string, error) {
 	reserve := min(1024, limit/4) // for the note on left-out diffs
 	var b strings.Builder
 	b.WriteString(header(current, o, removalCounts(removed)))
-	b.WriteString(g.table(limit - reserve - b.Len()))
-	b.WriteString(removalTable(removed, limit-reserve-b.Len()))
 	items := append(g.diffItems(o.RunURL), removalItems(removed, o.RunURL)...)
+	// The tables are complete when they fit beside the diffs; when they do
+	// not, the diffs keep up to half of the room (a long table of services
+	// without changes must not crowd out the one real diff), and the
+	// tables show their services with changes first.
+	avail := limit - reserve - b.Len()
+	need := 0
+	for _, it := range items {
+		need += it.full()
+	}
+	tables := avail - min(need, avail/2)
+	b.WriteString(g.table(tables))
+	b.WriteString(removalTable(removed, limit-reserve-min(need, avail/2)-b.Len()))
 	plan := fitDiffs(items, max(0, limit-reserve-b.Len()))
 	for _, it := range items {
 		if !plan.omitted[it] {
@@ -207,14 +219,24 @@ func (g *grid) table(budget int) string {
 	more := func(n int) string {
 		return fmt.Sprintf("| …and %d more service(s) |%s\n", n, strings.Repeat(" |", len(g.envs)))
 	}
-	if head.Len()+len(more(len(g.services)))+1 > budget {
-		return fmt.Sprintf("The table of %d service(s) is too wide for a comment; the workflow run has every result.\n\n", len(g.services))
-	}
 	// Before each row, the "more" row for it and every row after still
-	// fits: when a row does not, that row replaces it.
+	// fits: when a row does not, that row replaces it. A table that does
+	// not fit whole shows the services with errors and changes first: the
+	// rows given up are those of services without changes.
+	order := g.services
+	full := head.Len() + 1
+	for _, s := range order {
+		full += len(g.row(s))
+	}
+	if full > budget {
+		if head.Len()+len(more(len(g.services)))+1 > budget {
+			return fits(fmt.Sprintf("The table of %d service(s) is too wide for a comment; the workflow run has every result.\n\n", len(g.services)), budget)
+		}
+		order = g.ranked()
+	}
 	var b strings.Builder
 	b.WriteString(head.String())
-	for i, s := range g.services {
+	for i, s := range order {
 		row := g.row(s)
 		need := b.Len() + len(row) + 1
 		if left := len(g.services) - i - 1; left > 0 {
@@ -230,6 +252,34 @@ func (g *grid) table(budget int) string {
 	return b.String()
 }
 
+// ranked is the services, those with an error first, then those with
+// changes, then the rest, each group sorted by name.
+func (g *grid) ranked() []string {
+	rank := func(s string) int {
+		best := 2
+		for _, e := range g.envs {
+			switch g.cell[[2]string{s, e}].Status {
+			case StatusError:
+				best = min(best, 0)
+			case StatusChanges:
+				best = min(best, 1)
+			}
+		}
+		return best
+	}
+	out := append([]string(nil), g.services...)
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
+}
+
+// fits is s when it fits in budget bytes, else nothing.
+func fits(s string, budget int) string {
+	if len(s) > budget {
+		return ""
+	}
+	return s
+}
+
 func (g *grid) row(service string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| %s |", cellCode(service))
@@ -239,9 +289,9 @@ func (g *grid) row(service string) string {
 		case !ok:
 			b.WriteString(" — |")
 		case linkable(r.RunURL):
-			fmt.Fprintf(&b, " %s [%s](%s)%s |", statusIcon[r.Status], r.Status, r.RunURL, flagMark(r))
+			fmt.Fprintf(&b, " %s [%s](%s)%s%s |", statusIcon[r.Status], r.Status, r.RunURL, renderedMark(r), flagMark(r))
 		default:
-			fmt.Fprintf(&b, " %s %s%s |", statusIcon[r.Status], r.Status, flagMark(r))
+			fmt.Fprintf(&b, " %s %s%s%s |", statusIcon[r.Status], r.Status, renderedMark(r), flagMark(r))
 		}
 	}
 	b.WriteString("\n")
