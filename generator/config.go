@@ -403,13 +403,19 @@ func (c *Config) validate(name string, root *yaml.Node) []Diagnostic {
 	if c.Tool.Uses != "" && c.Tool.Version == "" {
 		bad("tool.uses", "tool.uses needs tool.version, the release the SHA belongs to (written as the pin comment)")
 	}
-	if c.Sync.TokenSecret != "" && !secretName.MatchString(c.Sync.TokenSecret) {
-		bad("sync.tokenSecret", "sync.tokenSecret %q is not a valid secret name", c.Sync.TokenSecret)
+	if c.Sync.TokenSecret != "" && (!secretName.MatchString(c.Sync.TokenSecret) || githubPrefixed(c.Sync.TokenSecret)) {
+		bad("sync.tokenSecret", "sync.tokenSecret %q is not a valid secret name (letters, digits, _; not starting with GITHUB_)", c.Sync.TokenSecret)
 	}
 	if c.Sync.Branch != "" && (!plainValue.MatchString(c.Sync.Branch) || c.Sync.TokenSecret == "") {
 		bad("sync.branch", "sync.branch %q must be a plain branch name, with sync.tokenSecret set", c.Sync.Branch)
 	}
-	if deploy := c.DeployBranch; c.Sync.Branch != "" && (c.Sync.Branch == deploy || deploy == "" && c.Sync.Branch == "main") {
+	if strings.HasPrefix(c.DeployBranch, "refs/") {
+		bad("deployBranch", "deployBranch %q must be a branch name, not a ref: write %q", c.DeployBranch, strings.TrimPrefix(strings.TrimPrefix(c.DeployBranch, "refs/"), "heads/"))
+	}
+	if strings.HasPrefix(c.Sync.Branch, "refs/") {
+		bad("sync.branch", "sync.branch %q must be a branch name, not a ref", c.Sync.Branch)
+	}
+	if deploy := c.DeployBranch; c.Sync.Branch != "" && (strings.EqualFold(c.Sync.Branch, deploy) || deploy == "" && strings.EqualFold(c.Sync.Branch, "main")) {
 		bad("sync.branch", "sync.branch %q is the deploy branch: the sync workflow force-moves its branch, which would rewrite what is deployed", c.Sync.Branch)
 	}
 	if c.Layout.MaxServiceJobs < 0 {
@@ -417,6 +423,7 @@ func (c *Config) validate(name string, root *yaml.Node) []Diagnostic {
 	}
 	c.validateOverrides(bad)
 	c.validateEnvironments(bad)
+	c.validateStepIDs(bad)
 	return ps
 }
 
@@ -457,11 +464,43 @@ func (c *Config) validateEnvironments(bad func(path, format string, args ...any)
 		switch a, df := d.Credentials, d.DiffCredentials; {
 		case a.KubeconfigSecret != "" && a.KubeconfigSecret == df.KubeconfigSecret:
 			bad(at+".diffCredentials", "environment %q diffs and applies with one secret %s: a pull request would hold the apply credentials; give diffs their own (kustomatrix identity diff) or none: true", n, a.KubeconfigSecret)
-		case a.AWSEKS != nil && df.AWSEKS != nil && a.AWSEKS.RoleARN == df.AWSEKS.RoleARN:
+		case a.KubeconfigSecret != "" && strings.EqualFold(a.KubeconfigSecret, df.KubeconfigSecret):
+			bad(at+".diffCredentials", "environment %q diffs and applies with one secret %s (GitHub reads secret names without case): a pull request would hold the apply credentials; give diffs their own (kustomatrix identity diff) or none: true", n, a.KubeconfigSecret)
+		case a.AWSEKS != nil && df.AWSEKS != nil && strings.EqualFold(a.AWSEKS.RoleARN, df.AWSEKS.RoleARN):
 			bad(at+".diffCredentials", "environment %q diffs and applies with one role %s: a pull request would hold the apply credentials; give diffs their own role or none: true", n, a.AWSEKS.RoleARN)
 		}
 	}
 }
+
+// validateStepIDs checks the ids of custom steps: the steps of every
+// environment share one job per mode, with the generated steps.
+func (c *Config) validateStepIDs(bad func(path, format string, args ...any)) {
+	for _, mode := range []string{"credentials", "diffCredentials"} {
+		seen := map[string]string{}
+		for _, n := range sortedKeys(c.Environments) {
+			cr := c.Environments[n].Credentials
+			if mode == "diffCredentials" {
+				cr = c.Environments[n].DiffCredentials
+			}
+			for i, st := range cr.Steps {
+				id, _ := st["id"].(string)
+				at := fmt.Sprintf("environments.%s.%s.steps.%d", n, mode, i)
+				switch {
+				case id == "":
+				case reservedStepIDs[id]:
+					bad(at, "custom step id %q is the id of a generated step; choose another", id)
+				case seen[id] != "":
+					bad(at, "custom step id %q is used by %s too: the steps of every environment share one job", id, seen[id])
+				default:
+					seen[id] = fmt.Sprintf("environments.%s.%s", n, mode)
+				}
+			}
+		}
+	}
+}
+
+// githubPrefixed reports a secret name GitHub reserves.
+func githubPrefixed(name string) bool { return strings.HasPrefix(strings.ToUpper(name), "GITHUB_") }
 
 // validateCredentials checks one credentials block: one kind at most,
 // valid names, custom steps that pass the same lint as generated ones.
@@ -472,8 +511,8 @@ func (c *Config) validateCredentials(bad func(path, format string, args ...any),
 	if cr.None && !diff {
 		bad(at+".none", "credentials of %q: none is for diffCredentials only (an apply needs the cluster)", env)
 	}
-	if cr.KubeconfigSecret != "" && !secretName.MatchString(cr.KubeconfigSecret) {
-		bad(at+".kubeconfigSecret", "kubeconfigSecret %q is not a valid secret name", cr.KubeconfigSecret)
+	if cr.KubeconfigSecret != "" && (!secretName.MatchString(cr.KubeconfigSecret) || githubPrefixed(cr.KubeconfigSecret)) {
+		bad(at+".kubeconfigSecret", "kubeconfigSecret %q is not a valid secret name (letters, digits, _; GitHub reserves names starting with GITHUB_)", cr.KubeconfigSecret)
 	}
 	if a := cr.AWSEKS; a != nil {
 		for _, kv := range [][2]string{{"clusterName", a.ClusterName}, {"region", a.Region}, {"roleArn", a.RoleARN}} {

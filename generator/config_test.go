@@ -211,8 +211,8 @@ discovery:
 		"bad secret names": {
 			in: "environments:\n  a:\n    credentials: {kubeconfigSecret: kube-config}\n  b:\n    credentials: {kubeconfigSecret: 1KUBE}\n",
 			errs: []string{
-				`.kustomatrix.yaml:3:37: kubeconfigSecret "kube-config" is not a valid secret name [config]`,
-				`.kustomatrix.yaml:5:37: kubeconfigSecret "1KUBE" is not a valid secret name [config]`,
+				`.kustomatrix.yaml:3:37: kubeconfigSecret "kube-config" is not a valid secret name (letters, digits, _; GitHub reserves names starting with GITHUB_) [config]`,
+				`.kustomatrix.yaml:5:37: kubeconfigSecret "1KUBE" is not a valid secret name (letters, digits, _; GitHub reserves names starting with GITHUB_) [config]`,
 			},
 		},
 		"awsEks without its settings": {

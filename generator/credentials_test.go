@@ -53,7 +53,40 @@ func TestCredentialsConfigErrors(t *testing.T) {
 		},
 		"custom step: secrets by index": {
 			in:   "environments:\n  prod:\n    credentials:\n      steps:\n        - uses: " + pinned + "\n          with: {kubeconfig: \"${{ secrets['KUBE'] }}\"}\n",
-			want: "name secrets as secrets.NAME",
+			want: "name each secret as secrets.NAME",
+		},
+		"custom step: the whole secrets context": {
+			in:   "environments:\n  prod:\n    credentials:\n      steps:\n        - uses: " + pinned + "\n          with: {x: \"${{ toJSON(secrets) }}\"}\n",
+			want: "name each secret as secrets.NAME",
+		},
+		"custom step: an id of a generated step": {
+			in:   "environments:\n  prod:\n    credentials:\n      steps:\n        - {id: deployment, run: ./k.sh}\n",
+			want: `custom step id "deployment" is the id of a generated step`,
+		},
+		"custom steps: one id in two environments": {
+			in:   "environments:\n  dev:\n    diffCredentials:\n      steps:\n        - {id: auth, run: ./k.sh}\n  prod:\n    diffCredentials:\n      steps:\n        - {id: auth, run: ./k.sh}\n",
+			want: `custom step id "auth" is used by environments.dev.diffCredentials too`,
+		},
+		"a secret name GitHub reserves": {
+			in:   "environments:\n  prod:\n    credentials: {kubeconfigSecret: github_kc}\n",
+			want: "GitHub reserves names starting with GITHUB_",
+		},
+		"diff and apply share a secret, in other case": {
+			in:   "environments:\n  prod:\n    credentials: {kubeconfigSecret: KC_X}\n    diffCredentials: {kubeconfigSecret: kc_x}\n",
+			want: `environment "prod" diffs and applies with one secret KC_X`,
+		},
+		"diff and apply share a role, in other case": {
+			in: "environments:\n  prod:\n    credentials: {awsEks: {roleArn: arn:aws:iam::1:role/deploy, region: r, clusterName: c}}\n" +
+				"    diffCredentials: {awsEks: {roleArn: arn:aws:iam::1:role/DEPLOY, region: r, clusterName: c}}\n",
+			want: "diffs and applies with one role",
+		},
+		"deploy branch given as a ref": {
+			in:   "deployBranch: refs/heads/main\n",
+			want: `deployBranch "refs/heads/main" must be a branch name, not a ref: write "main"`,
+		},
+		"sync branch is the deploy branch in other case": {
+			in:   "sync: {tokenSecret: SYNC, branch: Main}\n",
+			want: `sync.branch "Main" is the deploy branch`,
 		},
 		"sync branch is the deploy branch": {
 			in:   "deployBranch: release\nsync: {tokenSecret: SYNC, branch: release}\n",
@@ -126,6 +159,90 @@ func TestSecretNameCollisions(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `secret KUBECONFIG_PROD_DIFF serves credentials of "prod-diff" and diffCredentials of "prod"`) {
 		t.Fatalf("Render: %v", err)
 	}
+}
+
+// TestCredentialsAcrossEnvironments: what only the set of environments
+// shows is an error at scan, naming both sides: names equal but for case
+// (GitHub's == would give each the other's credentials), a diff assuming a
+// role another environment applies with (also through a custom step), one
+// secret in two cases, the sync token serving a diff.
+func TestCredentialsAcrossEnvironments(t *testing.T) {
+	const aws = "{awsEks: {roleArn: arn:aws:iam::1:role/deploy, region: r, clusterName: c}}"
+	for name, tc := range map[string]struct {
+		envs      []string
+		cfg, want string
+	}{
+		"environments equal but for case": {
+			envs: []string{"prod", "PROD"},
+			cfg:  "environments:\n  prod: {credentials: {kubeconfigSecret: KC_LOWER}, diffCredentials: {kubeconfigSecret: KC_LOWER_DIFF}}\n  PROD: {credentials: {kubeconfigSecret: KC_UPPER}, diffCredentials: {kubeconfigSecret: KC_UPPER_DIFF}}\n",
+			want: `environments "PROD" and "prod" differ only in case`,
+		},
+		"a diff assumes another environment's apply role": {
+			envs: []string{"dev", "prod"},
+			cfg:  "environments:\n  prod:\n    credentials: " + aws + "\n  dev:\n    diffCredentials: " + aws + "\n",
+			want: `role arn:aws:iam::1:role/deploy is assumed by the diff of "dev" and applies "prod"`,
+		},
+		"a custom diff step assumes the apply role": {
+			envs: []string{"dev", "prod"},
+			cfg: "environments:\n  prod:\n    credentials: " + aws + "\n  dev:\n    diffCredentials:\n      steps:\n" +
+				"        - uses: aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502\n          with: {role-to-assume: arn:aws:iam::1:role/DEPLOY, aws-region: r}\n",
+			want: `is assumed by the diff of "dev" and applies "prod"`,
+		},
+		"one secret in two cases": {
+			envs: []string{"dev", "prod"},
+			cfg:  "environments:\n  prod: {credentials: {kubeconfigSecret: KC_X}}\n  dev: {diffCredentials: {kubeconfigSecret: kc_x}}\n",
+			want: `secret kc_x serves credentials of "prod" (as KC_X) and diffCredentials of "dev"`,
+		},
+		"the sync token serves a diff": {
+			envs: []string{"dev"},
+			cfg:  "sync: {tokenSecret: KUBECONFIG_DEV_DIFF}\n",
+			want: `secret KUBECONFIG_DEV_DIFF serves diffCredentials of "dev" and sync.tokenSecret`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newScenario(t)
+			for _, env := range tc.envs {
+				s.write("apps/web/overlays/"+env+"/kustomization.yaml", "resources: [cm.yaml]\n")
+				s.write("apps/web/overlays/"+env+"/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+			}
+			_, err := s.scanErr(s.config(tc.cfg))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Scan: %v\nwant an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestCustomStepsOIDC: a custom step that requests an OIDC token gives its
+// mode's job id-token: write, and only that job.
+func TestCustomStepsOIDC(t *testing.T) {
+	s := newScenario(t)
+	s.write("apps/web/overlays/prod/kustomization.yaml", "resources: [cm.yaml]\n")
+	s.write("apps/web/overlays/prod/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+	files, err := Render(s.scan(s.config(`environments:
+  prod:
+    diffCredentials:
+      steps:
+        - uses: google-github-actions/auth@6fc4af4b145ae7821d527454aa9bd537d1f2dc5f
+          with: {workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/gh}
+`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Path != ".github/workflows/kustomatrix-deploy.yml" {
+			continue
+		}
+		var wf map[string]any
+		must(t, yaml.Unmarshal(f.Content, &wf))
+		jobs := wf["jobs"].(map[string]any)
+		if !strings.Contains(dump(t, jobs["diff"].(map[string]any)["permissions"]), "id-token: write") ||
+			strings.Contains(dump(t, jobs["apply"].(map[string]any)["permissions"]), "id-token") {
+			t.Fatalf("id-token: diff %v, apply %v", jobs["diff"].(map[string]any)["permissions"], jobs["apply"].(map[string]any)["permissions"])
+		}
+		return
+	}
+	t.Fatal("no deploy workflow")
 }
 
 // TestTooManySecrets: past GitHub's 100 repository secrets, a warning
@@ -243,4 +360,19 @@ func TestTooManySecretsWarnsOnScan(t *testing.T) {
 		}
 	}
 	t.Fatalf("no [%s] diagnostic: %v", KindSecrets, r.Diagnostics)
+}
+
+// TestDiscoveredEnvironmentNames: an environment taken from a directory
+// name is held to the rule of configured ones: it names a GitHub
+// environment and secrets.
+func TestDiscoveredEnvironmentNames(t *testing.T) {
+	for _, env := range []string{"pr'od", "prod|x", "*", "prod<!--", "`x`"} {
+		s := newDiskScenario(t)
+		s.write("apps/web/overlays/"+env+"/kustomization.yaml", "resources: [cm.yaml]\n")
+		s.write("apps/web/overlays/"+env+"/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+		_, err := s.scanErr(s.config(""))
+		if err == nil || !strings.Contains(err.Error(), "must match") || !strings.Contains(err.Error(), "names a GitHub environment") {
+			t.Errorf("environment %q: %v", env, err)
+		}
+	}
 }

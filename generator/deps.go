@@ -60,34 +60,11 @@ func newAnalyzer(fsys filesys.FileSystem, dir string, kz Kustomize, kusts map[st
 // references that count are followed: those of visible kustomizations, and
 // of hidden ones that visible ones use (a base kept in .shared/, say); a
 // stray kustomization under .github references nothing.
-func (a *analyzer) roots() []string {
-	a.link()
+func (a *analyzer) roots(g *refGraph) []string {
 	referenced := map[*kustomization]bool{}
-	var queue []*kustomization
-	for d, k := range a.kusts {
-		if !isHidden(d) {
-			queue = append(queue, k)
-		}
-	}
-	visited := map[*kustomization]bool{}
-	for len(queue) > 0 {
-		k := queue[0]
-		queue = queue[1:]
-		if visited[k] {
-			continue
-		}
-		visited[k] = true
-		for i := range k.Refs {
-			r := &k.Refs[i]
-			if r.Kind != refKustomization {
-				continue
-			}
-			if sub, _ := a.lookup(k, r); sub != nil && sub != k {
-				referenced[sub] = true
-				if isHidden(sub.Dir) {
-					queue = append(queue, sub)
-				}
-			}
+	for _, es := range g.edges {
+		for _, e := range es {
+			referenced[e.to] = true
 		}
 	}
 	var roots []string

@@ -61,8 +61,9 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 	}
 	an := newAnalyzer(fsys, dir, cfg.Kustomize, kusts, seen)
 	an.links = links
-	roots := an.roots()
+	an.link()
 	graph := an.refGraph()
+	roots := an.roots(graph)
 	rings, ringDiags := an.ringRoots(graph, roots)
 	envWords := map[string]bool{}
 	for e := range cfg.Environments {

@@ -327,6 +327,12 @@ func checkTargetNames(t *Target, overridden bool) []Diagnostic {
 				Message: fmt.Sprintf("%s name %s, %s, %s; %s", n.what, strconv.Quote(n.name), where, p, fix)})
 		}
 	}
+	// An environment names a GitHub environment and a secret: held to the
+	// rule configured environment names follow.
+	if NameProblem(t.Environment) == "" && !environmentRe.MatchString(t.Environment) {
+		ps = append(ps, Diagnostic{Path: path, Kind: "naming",
+			Message: fmt.Sprintf("environment name %s, %s, must match %s (it names a GitHub environment and secrets); %s", strconv.Quote(t.Environment), where, environmentRe, fix)})
+	}
 	return ps
 }
 

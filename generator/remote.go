@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DefaultRemoteTimeout bounds a build that fetches allowed remote
@@ -37,8 +39,18 @@ type remoteRef struct {
 
 // parseRemote splits a reference isRemote recognises, as kustomize's
 // git.NewRepoSpecFromURL and loader.IsRemoteFile do.
+//
+// Where kustomize and the programs it hands a reference to (git, ssh, Go's
+// HTTP client) could read the host differently, the reference is refused:
+// "#" (a fragment to git, curl and net/url, part of the text to a splitter),
+// backslashes, spaces and control or invisible characters, and userinfo in
+// an http(s) URL or anything but a plain user name in an ssh one. The host
+// of a URL is then the one net/url reads.
 func parseRemote(v string) (remoteRef, error) {
 	var r remoteRef
+	if i := strings.IndexFunc(v, ambiguousRune); i >= 0 {
+		return r, fmt.Errorf("it holds %q, which URL parsers, git and kustomize read differently (the request could go to another host than the one matched)", string([]rune(v[i:])[0]))
+	}
 	s, forced := cutPrefixFold(v, "git::")
 	r.git = forced
 	s, q, hasQuery := strings.Cut(s, "?")
@@ -58,6 +70,9 @@ func parseRemote(v string) (remoteRef, error) {
 	if r.scheme == "file://" {
 		return r, fmt.Errorf("file:// is a local transport: it reads a repository outside this one")
 	}
+	if r.scheme != "ssh://" && r.scheme != "" && strings.Contains(firstSegment(s), "@") {
+		return r, fmt.Errorf("it names a user before the host (user@host): credentials never belong in a reference, and parsers disagree on where the host starts")
+	}
 	user := gitUsername.FindString(s)
 	s = s[len(user):]
 	sep := strings.IndexByte(s, '/')
@@ -68,14 +83,20 @@ func parseRemote(v string) (remoteRef, error) {
 		if c := strings.IndexByte(s, ':'); c > 0 && (sep < 0 || c < sep) {
 			sep = c
 		}
-	} else if u := strings.LastIndexByte(firstSegment(s), '@'); u >= 0 {
-		s = s[u+1:] // https://user:token@host/...
-		sep = strings.IndexByte(s, '/')
 	}
 	if sep < 0 {
 		sep = len(s)
 	}
 	r.host, r.path = strings.ToLower(s[:sep]), strings.TrimPrefix(s[sep:], ":")
+	if strings.Contains(r.host, "@") {
+		return r, fmt.Errorf("it names a user with a password, or more than one user, before the host: parsers disagree on where the host starts")
+	}
+	if r.scheme != "" {
+		u, err := url.Parse(r.scheme + r.host + "/")
+		if err != nil || u.User != nil || strings.ToLower(u.Host) != r.host {
+			return r, fmt.Errorf("host %q is not one a URL parser reads as such", r.host)
+		}
+	}
 	r.path = strings.TrimPrefix(r.path, "/")
 	if r.scheme == "ssh://" || strings.Contains(r.path, "//") || strings.Contains(r.path, ".git") ||
 		strings.Contains(r.path, "_git/") || r.host == "github.com" {
@@ -88,6 +109,13 @@ func parseRemote(v string) (remoteRef, error) {
 		return r, fmt.Errorf("host %q is this machine: a build never reaches local services", r.host)
 	}
 	return r, nil
+}
+
+// ambiguousRune reports the characters a remote reference may not hold:
+// "#", a backslash, spaces, control characters and invisible ones
+// (formatting characters such as zero-width spaces and bidi controls).
+func ambiguousRune(c rune) bool {
+	return c == '#' || c == '\\' || unicode.IsSpace(c) || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) || c == utf8.RuneError
 }
 
 func firstSegment(s string) string {

@@ -269,9 +269,15 @@ func newRenderData(r *Repo) (*renderData, error) {
 	d.Pins = pins{Checkout: pinCheckout, AWS: pinAWS, UploadArtifact: pinUploadArtifact, DownloadArtifact: pinDownloadArtifact,
 		Tool: c.Tool.Uses + " # " + c.Tool.Version}
 	d.Comment = c.CommentOnPullRequests()
+	// Credentials steps for every environment with a target, and for every
+	// configured one: the removed job prunes the last target of an
+	// environment with its credentials.
 	envs := map[string]bool{}
 	for _, t := range r.Targets {
 		envs[t.Environment] = true
+	}
+	for e := range c.Environments {
+		envs[e] = true
 	}
 	names := sortedKeys(envs)
 	if _, err := c.checkSecrets(names); err != nil {
@@ -368,6 +374,9 @@ func newCredentialsData(d *renderData, c *Config, envs []string, envExpr, mode s
 		case cr.AWSEKS != nil:
 			cd.OIDC = true
 		case len(cr.Steps) > 0:
+			for _, st := range cr.Steps {
+				cd.OIDC = cd.OIDC || oidcStep(st)
+			}
 			y, err := customSteps(name, cr.Steps, cond)
 			if err != nil {
 				return cd, err

@@ -37,8 +37,8 @@ type refEdge struct {
 	r  *reference
 }
 
-// refGraph builds the graph once for ringRoots and holdBack, which need
-// the edges (analyzer.roots only marks what is referenced).
+// refGraph builds the graph once, after link, for roots (what nothing
+// references), ringRoots and holdBack (which follow the edges).
 func (a *analyzer) refGraph() *refGraph {
 	g := &refGraph{edges: map[*kustomization][]refEdge{}}
 	var queue []*kustomization

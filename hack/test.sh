@@ -11,6 +11,8 @@ command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v pre-commit >/dev/null || need_apt+=(pre-commit)
 command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v git >/dev/null || need_apt+=(git)
+# curl: the root action downloads the release and kubectl (hack/release/install.sh).
+command -v curl >/dev/null || need_apt+=(curl)
 if ((${#need_apt[@]})); then
   echo "hack/test.sh: installing Debian packages: ${need_apt[*]}"
   sudo_cmd=()

@@ -23,7 +23,7 @@ type affectedOptions struct {
 	githubPR                   int
 	lastDeploy, render, scan   bool
 	checked, deployed          bool
-	fetch                      bool // fetch what a shallow clone lacks from origin
+	fetch                      bool   // fetch what a shallow clone lacks from origin
 	nul                        bool   // -z: the --files list is NUL-separated
 	sparse                     bool   // the working tree is a sparse checkout
 	resolvedBase               string // the commit the change is taken from, for --github-output

@@ -188,6 +188,7 @@ func (o *deployOptions) diff(s *streams, dir string, cfg *generator.Config) erro
 		return &exitError{code: exitFailure, err: err}
 	}
 	var rows []summary.Row
+	var baseNote string // set when the target does not render at the base
 	if o.server {
 		if cfg.Prunes(o.target) {
 			if objs, err = withApplySetLabel(o.target, objs); err != nil {
@@ -199,7 +200,14 @@ func (o *deployOptions) diff(s *streams, dir string, cfg *generator.Config) erro
 		if err := (gitdiff.Repo{Dir: dir}).FetchCommit(o.base, os.Getenv("GITHUB_TOKEN")); err != nil {
 			return &exitError{code: exitFailure, err: err}
 		}
-		rows, err = renderDiff(dir, o.base, o.target, cfg, objs)
+		var baseErr error
+		rows, baseErr, err = renderDiff(dir, o.base, o.target, cfg, objs)
+		if baseErr != nil {
+			// Said first, in the diff itself, so the report carries it.
+			baseNote = fmt.Sprintf("the target does not render at base %s, so every object is shown as created", shortRev(o.base))
+			fmt.Fprintf(s.out, "# kustomatrix: %s: %s\n", baseNote, firstLine(baseErr.Error()))
+			fmt.Fprintf(s.err, "%s: %v\n", baseNote, baseErr)
+		}
 	}
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
@@ -209,7 +217,11 @@ func (o *deployOptions) diff(s *streams, dir string, cfg *generator.Config) erro
 	title := fmt.Sprintf("diff %s: %s", o.target, map[bool]string{true: fmt.Sprintf("%d change(s)", changes), false: "no changes"}[changes > 0])
 	if !o.server {
 		// Never mistaken for what the cluster would do.
-		title += fmt.Sprintf(" (rendered against base %s, not compared with the cluster)", shortRev(o.base))
+		title += fmt.Sprintf(" (rendered against base %s, not compared with the cluster", shortRev(o.base))
+		if baseNote != "" {
+			title += "; " + baseNote
+		}
+		title += ")"
 		fmt.Fprintf(s.err, "rendered diff: the target at %s against the working tree, not compared with the cluster\n", o.base)
 	}
 	if err := summary.Append(summary.Markdown(title, rows, summary.MaxBytes)); err != nil {
@@ -294,23 +306,26 @@ func lookupChunk(chunks map[string][]byte, o render.Object) ([]byte, bool) {
 }
 
 // renderDiff compares the target rendered at base with the working tree.
-func renderDiff(dir, base, target string, cfg *generator.Config, head []render.Object) ([]summary.Row, error) {
+// A target that does not render at base (the pull request fixes it) is
+// compared as if it rendered nothing there: every object is created, and
+// baseErr says why. Failing instead would leave a fork's pull request no
+// way to fix a broken target.
+func renderDiff(dir, base, target string, cfg *generator.Config, head []render.Object) (rows []summary.Row, baseErr, err error) {
 	fsys, root, err := render.AtCommit(dir, base)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer fsys.Close()
 	var before []render.Object
 	if fsys.Exists(filepath.Join(root, filepath.FromSlash(target))) {
 		if before, _, err = render.Build(fsys, root, target, cfg); err != nil {
-			return nil, fmt.Errorf("at %s: %w", base, err)
+			before, baseErr = nil, fmt.Errorf("at %s: %w", base, err)
 		}
 	}
 	changed := map[string]render.Change{}
 	for _, c := range render.Compare(before, head, diff.Diff) {
 		changed[c.ID] = c
 	}
-	var rows []summary.Row
 	for _, o := range head {
 		row := summary.Row{ID: o.ID(), Status: statusUnchanged}
 		if c, ok := changed[o.ID()]; ok {
@@ -323,7 +338,7 @@ func renderDiff(dir, base, target string, cfg *generator.Config, head []render.O
 			rows = append(rows, summary.Row{ID: c.ID, Status: "no longer rendered (not deleted from the cluster)", Diff: c.Diff})
 		}
 	}
-	return rows, nil
+	return rows, baseErr, nil
 }
 
 func newApplyCommand(s *streams) *cobra.Command {
@@ -377,7 +392,8 @@ func (o *deployOptions) runApply(s *streams) error {
 		out, err = k.Apply(context.Background(), all, opts)
 	}
 	s.out.Write(out)
-	if err != nil {
+	var skipped *pruneSkippedError
+	if err != nil && !errors.As(err, &skipped) {
 		summary.Append(summary.Markdown(fmt.Sprintf("apply %s: failed", o.target), rows, summary.MaxBytes))
 		return &exitError{code: exitFailure, err: err}
 	}
@@ -387,8 +403,14 @@ func (o *deployOptions) runApply(s *streams) error {
 		}
 	}
 	title := fmt.Sprintf("apply %s: %d object(s) created or changed, %d unchanged", o.target, changes, len(rows)-changes)
+	if skipped != nil {
+		title += fmt.Sprintf("; pruning skipped: %s does not render at the head", skipped.cause.target)
+	}
 	if err := summary.Append(summary.Markdown(title, rows, summary.MaxBytes)); err != nil {
 		return &exitError{code: exitFailure, err: err}
+	}
+	if skipped != nil {
+		return &exitError{code: exitFailure, err: skipped}
 	}
 	return nil
 }
@@ -472,6 +494,17 @@ func applyPruned(s *streams, k kube.Kubectl, dir string, cfg *generator.Config, 
 		return out, nil, nil
 	}
 	rows, err := releaseMoved(s, k, dir, cfg, target, ns, objs)
+	var unknown *headUnknownError
+	if errors.As(err, &unknown) {
+		// One broken target must not hold back another's deployment: only
+		// the prune waits for it.
+		more, err := applyUnpruned(ctx, k, target, objs, opts)
+		out = append(out, more...)
+		if err != nil {
+			return out, rows, err
+		}
+		return out, rows, &pruneSkippedError{target: target, cause: unknown}
+	}
 	if err != nil {
 		return out, rows, err
 	}
@@ -484,6 +517,34 @@ func applyPruned(s *streams, k kube.Kubectl, dir string, cfg *generator.Config, 
 	}
 	return out, rows, err
 }
+
+// applyUnpruned applies the namespaced objects of a prune-enabled target
+// without pruning. They carry the ApplySet's part-of label (as its apply
+// would add it): the set keeps them, new ones included, for the next prune.
+func applyUnpruned(ctx context.Context, k kube.Kubectl, target string, objs []render.Object, opts kube.ApplyOptions) ([]byte, error) {
+	labelled, err := withApplySetLabel(target, objs)
+	if err != nil {
+		return nil, err
+	}
+	_, namespaced, _, err := splitScope(labelled)
+	if err != nil {
+		return nil, err
+	}
+	return k.Apply(ctx, namespaced, opts)
+}
+
+// pruneSkippedError is the failure of an apply that applied its target but
+// skipped the prune, as what the head deploys is unknown.
+type pruneSkippedError struct {
+	target string
+	cause  *headUnknownError
+}
+
+func (e *pruneSkippedError) Error() string {
+	return fmt.Sprintf("%s was applied, but pruning was skipped: %v", e.target, e.cause)
+}
+
+func (e *pruneSkippedError) Unwrap() error { return e.cause }
 
 func waitForRollouts(k kube.Kubectl, objs []render.Object, timeout time.Duration) error {
 	for _, o := range objs {

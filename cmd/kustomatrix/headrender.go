@@ -76,7 +76,7 @@ func renderHead(s *streams, dir string, cfg *generator.Config, skip ...string) (
 	h := &headObjects{by: map[objKey]string{}}
 	for i, p := range paths { // in path order: the first renderer is named
 		if errs[i] != nil {
-			return nil, fmt.Errorf("%s does not render at the head, so what it deploys is unknown and nothing is deleted: %w", p, errs[i])
+			return nil, &headUnknownError{target: p, err: errs[i]}
 		}
 		for _, o := range results[i] {
 			if _, ok := h.by[keyOf(o)]; !ok {
@@ -86,3 +86,16 @@ func renderHead(s *streams, dir string, cfg *generator.Config, skip ...string) (
 	}
 	return h, nil
 }
+
+// headUnknownError says a target does not render at the head: what the head
+// deploys is unknown, so nothing may be pruned.
+type headUnknownError struct {
+	target string
+	err    error
+}
+
+func (e *headUnknownError) Error() string {
+	return fmt.Sprintf("%s does not render at the head, so what it deploys is unknown and nothing is deleted: %v", e.target, e.err)
+}
+
+func (e *headUnknownError) Unwrap() error { return e.err }

@@ -54,9 +54,14 @@ policy makes every real create, update, patch and delete fail.
 
   kustomatrix identity diff --service-account kustomatrix/diff | kubectl apply --server-side -f -
 
-Everything is named kustomatrix-diff (the policy and its binding
-kustomatrix-diff-dry-run-only). With --service-account the ServiceAccount is
-included; its namespace must exist. The ClusterRole covers the built-in API
+The policy and its binding come first, and the apply must succeed entirely:
+kubectl goes on past an object it cannot create, and RBAC without the policy
+(Kubernetes 1.29 and older) lets the identity write. The YAML's header says
+how to check. Everything is named kustomatrix-diff (the policy and its binding
+kustomatrix-diff-dry-run-only): applying it for another subject replaces the
+previous one. With --service-account the ServiceAccount is included; its
+namespace must exist, and kube-* namespaces and the ServiceAccount default
+are refused. The ClusterRole covers the built-in API
 groups; name each custom resource group your targets render with --api-group.
 With --no-secrets the identity cannot read Secrets, and targets that render a
 Secret cannot be server-diffed with it. The YAML's comments say why each right
@@ -137,11 +142,8 @@ func (o *diffIdentityOptions) data() (*diffIdentityData, error) {
 		if !ok {
 			return nil, usageError("--service-account %q: want NAMESPACE/NAME", o.serviceAccount)
 		}
-		if !dns1123Label.MatchString(ns) || len(ns) > 63 {
-			return nil, usageError("--service-account %q: namespace %q is not a valid namespace name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)", o.serviceAccount, ns)
-		}
-		if !dns1123Subdomain.MatchString(name) || len(name) > 253 {
-			return nil, usageError("--service-account %q: %q is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters)", o.serviceAccount, name)
+		if err := checkServiceAccount(o.serviceAccount, ns, name); err != nil {
+			return nil, err
 		}
 		d.Subject, d.Name, d.Namespace = "ServiceAccount", name, ns
 		d.Match = fmt.Sprintf("request.userInfo.username == 'system:serviceaccount:%s:%s'", ns, name)
@@ -166,13 +168,34 @@ func (o *diffIdentityOptions) data() (*diffIdentityData, error) {
 	return d, nil
 }
 
+// checkServiceAccount validates --service-account's namespace and name.
+// Kubernetes' own namespaces hold its controllers, and a namespace's
+// default ServiceAccount is every pod's that names none: the policy would
+// refuse their writes and the role grant them all its reads.
+func checkServiceAccount(v, ns, name string) error {
+	switch {
+	case !dns1123Label.MatchString(ns) || len(ns) > 63:
+		return usageError("--service-account %q: namespace %q is not a valid namespace name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)", v, ns)
+	case !dns1123Subdomain.MatchString(name) || len(name) > 253:
+		return usageError("--service-account %q: %q is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters)", v, name)
+	case strings.HasPrefix(ns, "kube-"):
+		return usageError("--service-account %q: namespace %q is Kubernetes' own (its controllers run as ServiceAccounts there): create a ServiceAccount for the diffs in a namespace of yours", v, ns)
+	case name == "default":
+		return usageError("--service-account %q: ServiceAccount \"default\" is every pod's that names no other: create a ServiceAccount for the diffs", v)
+	}
+	return nil
+}
+
 var (
 	dns1123Label     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	// subjectName is what a user or group name may hold here: what
 	// identity providers and cloud mappings use (e-mail addresses, ARNs,
-	// issuer URLs), nothing that needs quoting in YAML or CEL.
-	subjectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:/+=-]*$`)
+	// issuer URLs, Kubernetes' default OIDC username issuer#sub), nothing
+	// that needs escaping in a YAML double-quoted scalar or a CEL
+	// single-quoted string (no quote, backslash, space or control
+	// character, nothing outside ASCII), nor "${{".
+	subjectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:/+=#-]*$`)
 )
 
 // checkSubjectName validates a user or group name. Names in the system:
@@ -184,7 +207,7 @@ func checkSubjectName(flag, name string) error {
 	case len(name) > 253:
 		return usageError("%s: name longer than 253 characters", flag)
 	case !subjectName.MatchString(name):
-		return usageError("%s %q: a name starts with a letter or digit and holds only letters, digits and . _ @ : / + = -", flag, name)
+		return usageError("%s %q: a name starts with a letter or digit and holds only letters, digits and . _ @ : / + = # -", flag, name)
 	case strings.HasPrefix(strings.ToLower(name), "system:"):
 		return usageError("%s %q: names starting with \"system:\" are Kubernetes' own (system:authenticated is every user): give the diff credentials their own name, or use --service-account", flag, name)
 	}
@@ -200,6 +223,19 @@ func checkAPIGroup(g string) error {
 		return usageError("--api-group %q: want a custom resource API group, a DNS name with a dot such as cert-manager.io", g)
 	case g == "admissionregistration.k8s.io":
 		return usageError("--api-group %q: refused: admission policies do not apply to requests on admission policies, so write rights there would let the identity remove its own policy", g)
+	case builtinGroups[g] != "":
+		return usageError("--api-group %q: refused: %s; --api-group names custom resource groups", g, builtinGroups[g])
 	}
 	return nil
+}
+
+// builtinGroups are groups --api-group refuses, and why: write rights there
+// are not what a diff needs, and the policy does not reach them all.
+var builtinGroups = map[string]string{
+	"authentication.k8s.io":   "a built-in API group of reviews that are answered, never stored, and that no target renders",
+	"authorization.k8s.io":    "a built-in API group of reviews that are answered, never stored, and that no target renders",
+	"certificates.k8s.io":     "a built-in API group of certificate signing requests, which a diff identity has no reason to write",
+	"metrics.k8s.io":          "an aggregated API: another server admits its requests, out of the policy's reach",
+	"custom.metrics.k8s.io":   "an aggregated API: another server admits its requests, out of the policy's reach",
+	"external.metrics.k8s.io": "an aggregated API: another server admits its requests, out of the policy's reach",
 }

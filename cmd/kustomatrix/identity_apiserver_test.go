@@ -266,6 +266,26 @@ subjects: [{kind: ServiceAccount, name: diff, namespace: kustomatrix}]
 			t.Errorf("the cluster changed under the diff identity:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
 	})
+
+	// Kubernetes' default OIDC username, issuer#sub: the quoting of the
+	// YAML and of the policy's CEL string holds on a real API server.
+	t.Run("oidc user", func(t *testing.T) {
+		id.t, admin.t = t, t
+		const user = "https://token.actions.githubusercontent.com#repo:o/r:pull_request"
+		admin.adminApply(identityYAML(t, "--user", user))
+		oidc := &diffIdentity{t: t, c: c, kubeconfig: identityKubeconfig(t, c,
+			"token: "+c.Token+"\n    as: \""+user+"\"")}
+		oidc.waitForPolicy(admin)
+		before := identityClusterState(admin)
+		out, errOut := oidc.kmx(r, 0, "diff", "--server", "--target", "apps/shop/prod")
+		if !strings.Contains(errOut, "configmap/settings -n shop: "+statusChanged) || !strings.Contains(out, `+  a: "2"`) {
+			t.Errorf("diff --server as the OIDC user:\n%s\n%s", out, errOut)
+		}
+		oidc.refused(diffPolicyName, "patch", "configmap", "settings", "--namespace=shop", "--type=merge", "-p", `{"data":{"a":"patched"}}`)
+		if after := identityClusterState(admin); after != before {
+			t.Errorf("the cluster changed under the diff identity:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
 }
 
 // identityYAML runs `kustomatrix identity diff` with args.

@@ -16,39 +16,55 @@ func TestIdentityDiffInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		"no subject":              {nil, "exactly one of --user, --group and --service-account"},
-		"two subjects":            {[]string{"--user", "ci", "--group", "ci"}, "exactly one of"},
-		"empty user":              {[]string{"--user", ""}, "exactly one of"},
-		"sa without namespace":    {[]string{"--service-account", "diff"}, "want NAMESPACE/NAME"},
-		"sa bad namespace":        {[]string{"--service-account", "Kustomatrix/diff"}, `namespace "Kustomatrix" is not a valid namespace name`},
-		"sa namespace dot":        {[]string{"--service-account", "a.b/diff"}, `namespace "a.b"`},
-		"sa long namespace":       {[]string{"--service-account", strings.Repeat("a", 64) + "/diff"}, "not a valid namespace name"},
-		"sa empty name":           {[]string{"--service-account", "ns/"}, `"" is not a valid ServiceAccount name`},
-		"sa name slash":           {[]string{"--service-account", "ns/a/b"}, `"a/b" is not a valid ServiceAccount name`},
-		"sa name upper":           {[]string{"--service-account", "ns/Diff"}, "not a valid ServiceAccount name"},
-		"sa name trailing dash":   {[]string{"--service-account", "ns/diff-"}, "not a valid ServiceAccount name"},
-		"user quote":              {[]string{"--user", "ci' || true || '"}, "holds only letters"},
-		"user newline":            {[]string{"--user", "ci\nkind: x"}, "holds only letters"},
-		"user expression":         {[]string{"--user", "${{ github.actor }}"}, "holds only letters"},
-		"user space":              {[]string{"--user", "ci bot"}, "holds only letters"},
-		"user leading dash":       {[]string{"--user", "-ci"}, "starts with a letter or digit"},
-		"user bidi":               {[]string{"--user", "ci\u202ebot"}, "holds only letters"},
-		"user lookalike":          {[]string{"--user", "сi"}, "holds only letters"}, // Cyrillic es
-		"user too long":           {[]string{"--user", strings.Repeat("a", 254)}, "longer than 253"},
-		"group system":            {[]string{"--group", "system:authenticated"}, `"system:" are Kubernetes' own`},
-		"group masters":           {[]string{"--group", "System:Masters"}, `"system:"`},
-		"user system sa":          {[]string{"--user", "system:serviceaccount:kube-system:default"}, "use --service-account"},
-		"api group no dot":        {[]string{"--user", "ci", "--api-group", "monitoring"}, "with a dot"},
-		"api group wildcard":      {[]string{"--user", "ci", "--api-group", "*"}, `--api-group "*"`},
-		"api group core":          {[]string{"--user", "ci", "--api-group", ""}, `--api-group ""`},
-		"api group admission":     {[]string{"--user", "ci", "--api-group", "admissionregistration.k8s.io"}, "remove its own policy"},
-		"positional argument":     {[]string{"ci"}, "takes no arguments"},
-		"identity without diff":   {[]string{"identity"}, "needs a subcommand: diff"},
-		"unknown flag":            {[]string{"--namespace", "x"}, "unknown flag"},
-		"api group upper":         {[]string{"--group", "ci", "--api-group", "Cert-Manager.io"}, "custom resource API group"},
-		"sa name too long":        {[]string{"--service-account", "ns/" + strings.Repeat("a", 254)}, "not a valid ServiceAccount name"},
-		"user with yaml comment":  {[]string{"--user", "ci #x"}, "holds only letters"},
-		"group with cel operator": {[]string{"--group", "a' in ['a"}, "holds only letters"},
+		"no subject":                 {nil, "exactly one of --user, --group and --service-account"},
+		"two subjects":               {[]string{"--user", "ci", "--group", "ci"}, "exactly one of"},
+		"empty user":                 {[]string{"--user", ""}, "exactly one of"},
+		"sa without namespace":       {[]string{"--service-account", "diff"}, "want NAMESPACE/NAME"},
+		"sa bad namespace":           {[]string{"--service-account", "Kustomatrix/diff"}, `namespace "Kustomatrix" is not a valid namespace name`},
+		"sa namespace dot":           {[]string{"--service-account", "a.b/diff"}, `namespace "a.b"`},
+		"sa long namespace":          {[]string{"--service-account", strings.Repeat("a", 64) + "/diff"}, "not a valid namespace name"},
+		"sa empty name":              {[]string{"--service-account", "ns/"}, `"" is not a valid ServiceAccount name`},
+		"sa name slash":              {[]string{"--service-account", "ns/a/b"}, `"a/b" is not a valid ServiceAccount name`},
+		"sa name upper":              {[]string{"--service-account", "ns/Diff"}, "not a valid ServiceAccount name"},
+		"sa name trailing dash":      {[]string{"--service-account", "ns/diff-"}, "not a valid ServiceAccount name"},
+		"user quote":                 {[]string{"--user", "ci' || true || '"}, "holds only letters"},
+		"user newline":               {[]string{"--user", "ci\nkind: x"}, "holds only letters"},
+		"user expression":            {[]string{"--user", "${{ github.actor }}"}, "holds only letters"},
+		"user space":                 {[]string{"--user", "ci bot"}, "holds only letters"},
+		"user leading dash":          {[]string{"--user", "-ci"}, "starts with a letter or digit"},
+		"user bidi":                  {[]string{"--user", "ci\u202ebot"}, "holds only letters"},
+		"user lookalike":             {[]string{"--user", "сi"}, "holds only letters"}, // Cyrillic es
+		"user too long":              {[]string{"--user", strings.Repeat("a", 254)}, "longer than 253"},
+		"group system":               {[]string{"--group", "system:authenticated"}, `"system:" are Kubernetes' own`},
+		"group masters":              {[]string{"--group", "System:Masters"}, `"system:"`},
+		"user system sa":             {[]string{"--user", "system:serviceaccount:kube-system:default"}, "use --service-account"},
+		"api group no dot":           {[]string{"--user", "ci", "--api-group", "monitoring"}, "with a dot"},
+		"api group wildcard":         {[]string{"--user", "ci", "--api-group", "*"}, `--api-group "*"`},
+		"api group core":             {[]string{"--user", "ci", "--api-group", ""}, `--api-group ""`},
+		"api group admission":        {[]string{"--user", "ci", "--api-group", "admissionregistration.k8s.io"}, "remove its own policy"},
+		"positional argument":        {[]string{"ci"}, "takes no arguments"},
+		"identity without diff":      {[]string{"identity"}, "needs a subcommand: diff"},
+		"unknown flag":               {[]string{"--namespace", "x"}, "unknown flag"},
+		"api group upper":            {[]string{"--group", "ci", "--api-group", "Cert-Manager.io"}, "custom resource API group"},
+		"sa name too long":           {[]string{"--service-account", "ns/" + strings.Repeat("a", 254)}, "not a valid ServiceAccount name"},
+		"user with yaml comment":     {[]string{"--user", "ci #x"}, "holds only letters"},
+		"group with cel operator":    {[]string{"--group", "a' in ['a"}, "holds only letters"},
+		"user backslash":             {[]string{"--user", `https://issuer#a\'b`}, "holds only letters"},
+		"user double quote":          {[]string{"--user", `ci"bot`}, "holds only letters"},
+		"user tab":                   {[]string{"--user", "ci\tbot"}, "holds only letters"},
+		"user zero width":            {[]string{"--user", "ci\u200bbot"}, "holds only letters"},
+		"user expression no space":   {[]string{"--user", "ci${{github.actor}}"}, "holds only letters"},
+		"sa kube-system":             {[]string{"--service-account", "kube-system/diff"}, `namespace "kube-system" is Kubernetes' own`},
+		"sa kube-public":             {[]string{"--service-account", "kube-public/diff"}, `namespace "kube-public" is Kubernetes' own`},
+		"sa kube-node-lease":         {[]string{"--service-account", "kube-node-lease/diff"}, `namespace "kube-node-lease" is Kubernetes' own`},
+		"sa default name":            {[]string{"--service-account", "kustomatrix/default"}, `ServiceAccount "default" is every pod's`},
+		"sa default/default":         {[]string{"--service-account", "default/default"}, `ServiceAccount "default" is every pod's`},
+		"api group authentication":   {[]string{"--user", "ci", "--api-group", "authentication.k8s.io"}, "built-in API group"},
+		"api group authorization":    {[]string{"--user", "ci", "--api-group", "authorization.k8s.io"}, "built-in API group"},
+		"api group certificates":     {[]string{"--user", "ci", "--api-group", "certificates.k8s.io"}, "built-in API group"},
+		"api group metrics":          {[]string{"--user", "ci", "--api-group", "metrics.k8s.io"}, "aggregated API"},
+		"api group custom metrics":   {[]string{"--user", "ci", "--api-group", "custom.metrics.k8s.io"}, "aggregated API"},
+		"api group external metrics": {[]string{"--user", "ci", "--api-group", "external.metrics.k8s.io"}, "aggregated API"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := append([]string{"identity", "diff"}, tc.args...)
@@ -77,6 +93,10 @@ func TestIdentityDiffOutput(t *testing.T) {
 		"group": {[]string{"--group", "ci@example.com"},
 			"- kind: Group\n  name: \"ci@example.com\"\n  apiGroup: rbac.authorization.k8s.io\n",
 			`has(request.userInfo.groups) && 'ci@example.com' in request.userInfo.groups`},
+		// Kubernetes' default OIDC username: issuer#sub.
+		"oidc user": {[]string{"--user", "https://token.actions.githubusercontent.com#repo:o/r:pull_request"},
+			"- kind: User\n  name: \"https://token.actions.githubusercontent.com#repo:o/r:pull_request\"\n  apiGroup: rbac.authorization.k8s.io\n",
+			`request.userInfo.username == 'https://token.actions.githubusercontent.com#repo:o/r:pull_request'`},
 		"service account": {[]string{"--service-account", "kustomatrix/diff.ci"},
 			"- kind: ServiceAccount\n  name: \"diff.ci\"\n  namespace: \"kustomatrix\"\n",
 			`request.userInfo.username == 'system:serviceaccount:kustomatrix:diff.ci'`},
@@ -204,4 +224,43 @@ func identityField(t *testing.T, n *kyaml.RNode, path ...string) string {
 		t.Fatalf("%v not found: %v", path, err)
 	}
 	return v.YNode().Value
+}
+
+// TestIdentityDiffOrder: the policy and its binding come first, before any
+// RBAC, and the header says the apply must succeed entirely and how to
+// check it. kubectl apply goes on past an object it cannot create: on a
+// cluster that does not serve ValidatingAdmissionPolicy v1, RBAC printed
+// first would leave an identity that can write.
+func TestIdentityDiffOrder(t *testing.T) {
+	for name, args := range map[string][]string{
+		"user":            {"--user", "ci"},
+		"service account": {"--service-account", "kustomatrix/diff"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := identityYAML(t, args...)
+			var kinds []string
+			for _, o := range identityDocs(t, out) {
+				kinds = append(kinds, o.GetKind())
+			}
+			want := []string{"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ClusterRole", "ClusterRoleBinding"}
+			if name == "service account" {
+				want = []string{"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"}
+			}
+			if !slices.Equal(kinds, want) {
+				t.Errorf("objects in the order %v, want %v", kinds, want)
+			}
+			header, _, _ := strings.Cut(out, "\n---\n")
+			for _, w := range []string{
+				"MUST SUCCEED ENTIRELY",
+				"kubectl get validatingadmissionpolicy kustomatrix-diff-dry-run-only",
+				"kubectl get validatingadmissionpolicybinding kustomatrix-diff-dry-run-only",
+				"kubectl delete clusterrolebinding kustomatrix-diff",
+				"replaces the subject",
+			} {
+				if !strings.Contains(header, w) {
+					t.Errorf("the header does not say %q:\n%s", w, header)
+				}
+			}
+		})
+	}
 }

@@ -118,6 +118,7 @@ Exit codes: 0 ok, 1 drift found (check), 2 bad usage or configuration, 3 failure
 		newCommentCommand(s),
 		newDeploymentCommand(s),
 		newIdentityCommand(s),
+		newVersionCommand(s),
 	)
 	return root
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kustomatrix/kustomatrix/generator"
 )
@@ -157,6 +158,38 @@ type actRun struct {
 	Raw     string
 }
 
+// runnerSeconds adds up how long each job of the run (each matrix leg
+// apart) held its runner, from its first log line to its last, as act
+// timestamps them (to the second): what the run costs in runner time.
+func (r *actRun) runnerSeconds() (jobs int, seconds int) {
+	type span struct{ first, last time.Time }
+	spans := map[string]*span{}
+	for _, l := range r.Lines {
+		job, _ := l["job"].(string)
+		ts, _ := l["time"].(string)
+		t, err := time.Parse(time.RFC3339, ts)
+		if job == "" || err != nil {
+			continue
+		}
+		m, _ := json.Marshal(l["matrix"])
+		key := job + string(m)
+		if s, ok := spans[key]; ok {
+			if t.Before(s.first) {
+				s.first = t
+			}
+			if t.After(s.last) {
+				s.last = t
+			}
+		} else {
+			spans[key] = &span{t, t}
+		}
+	}
+	for _, s := range spans {
+		seconds += int(s.last.Sub(s.first).Seconds())
+	}
+	return len(spans), seconds
+}
+
 // ran lists the deploy legs that finished, as "service/environment=result".
 func (r *actRun) deployLegs() []string {
 	var out []string
@@ -218,8 +251,12 @@ type actEnv struct {
 	// forkSecrets is the secrets file of a fork's pull request: GitHub
 	// gives it no secret but the read-only GITHUB_TOKEN.
 	forkSecrets string
-	path        string // PATH with the test kubectl first
+	path        string // PATH of the runs (no kubectl: the action installs the pinned one)
 	apiURL      string // GITHUB_API_URL of the steps: the fake GitHub, when set
+	// release is the release copy the pinned root action maps onto; the
+	// URLs are where its install steps download kustomatrix and kubectl.
+	release                *testRelease
+	releaseURL, kubectlURL string
 }
 
 func newActEnv(t *testing.T, cfg *generator.Config, kubectlDir string, secrets map[string]string) *actEnv {
@@ -255,7 +292,10 @@ runs:
 	writeFile(t, e.secrets, strings.Join(lines, "\n")+"\n")
 	e.forkSecrets = filepath.Join(e.stubs, "fork-secrets.env")
 	writeFile(t, e.forkSecrets, "GITHUB_TOKEN='e2e-token'\n")
-	e.path = kubectlDir + string(os.PathListSeparator) + os.Getenv("PATH")
+	// kubectl is left off PATH: the root action downloads the pinned one
+	// (the test's kubectl, served from loopback) and verifies it.
+	e.path = os.Getenv("PATH")
+	e.useRelease(t, filepath.Join(kubectlDir, "kubectl"))
 	return e
 }
 
@@ -271,8 +311,9 @@ func writeFile(t *testing.T, p, content string) {
 
 // run runs the generated caller workflow of repo for one event. Every
 // runs-on label is mapped to the host; the project's root action is mapped
-// onto this working tree (so the real install path, a go build of the
-// action's source, is what runs); setup-go is the stand-in.
+// onto a release copy of this working tree (so the real install path, a
+// verified download of the release binary and of kubectl from a loopback
+// server, is what runs); setup-go is the stand-in.
 func (e *actEnv) run(t *testing.T, repo *scratchRepo, event string, payload map[string]any) *actRun {
 	t.Helper()
 	cfg := e.cfg
@@ -285,7 +326,8 @@ func (e *actEnv) run(t *testing.T, repo *scratchRepo, event string, payload map[
 	}
 	args := []string{event, "-e", ev, "-W", ".github/workflows/" + cfg.Name + ".yml",
 		"--no-cache-server", "--json", "--secret-file", secrets,
-		"--local-repository", cfg.Tool.Uses + "=" + projectRoot(t),
+		"--local-repository", cfg.Tool.Uses + "=" + e.release.dir,
+		"--env", "KUSTOMATRIX_RELEASE_URL=" + e.releaseURL, "--env", "KUSTOMATRIX_KUBECTL_URL=" + e.kubectlURL,
 		"--local-repository", setupGoPin + "=" + filepath.Join(e.stubs, "setup-go"),
 		"--local-repository", uploadArtifactPin + "=" + filepath.Join(e.stubs, "upload-artifact"),
 		"--local-repository", downloadArtifactPin + "=" + filepath.Join(e.stubs, "download-artifact")}
@@ -324,7 +366,8 @@ func (e *actEnv) run(t *testing.T, repo *scratchRepo, event string, payload map[
 	if strings.Contains(run.Raw, "Skipping unsupported platform") {
 		t.Fatalf("act skipped a job for an unmapped runs-on label:\n%s", tail(run.Raw, 40))
 	}
-	t.Logf("act %s: exit %d, legs %v", event, run.Code, run.deployLegs())
+	jobs, seconds := run.runnerSeconds()
+	t.Logf("act %s: exit %d, legs %v, %d jobs, %d runner-seconds", event, run.Code, run.deployLegs(), jobs, seconds)
 	return run
 }
 

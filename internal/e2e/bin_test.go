@@ -14,6 +14,9 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if theRelease != nil {
+		os.RemoveAll(theRelease.dir)
+	}
 	if binPath != "" {
 		os.RemoveAll(binPath[:len(binPath)-len("/kustomatrix")])
 	}

@@ -203,3 +203,33 @@ func TestWithTimeout(t *testing.T) {
 		t.Errorf("withTimeout of a quick build = %v, %v", v, err)
 	}
 }
+
+// TestBuildRefusesAuthorityTricks: a reference whose text after the last
+// "@" names an allowed host, while the request would go to the host before
+// a "#" or a backslash, is refused before any request is made.
+func TestBuildRefusesAuthorityTricks(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		fmt.Fprint(w, configMap)
+	}))
+	defer srv.Close()
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	cfg := remoteConfig("github.com/myorg/*", "raw.githubusercontent.com/myorg/*")
+	for name, ref := range map[string]string{
+		"fragment, file":  srv.URL + "#@raw.githubusercontent.com/myorg/x.yaml",
+		"fragment, git":   srv.URL + "#@github.com/myorg/repo//deploy?ref=" + sha,
+		"backslash, git":  srv.URL + `\@github.com/myorg/repo//deploy?ref=` + sha,
+		"token, git":      "https://x-access-token:t@github.com/myorg/repo//deploy?ref=" + sha,
+		"space, userinfo": srv.URL + " @raw.githubusercontent.com/myorg/x.yaml",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeRoot(t, "resources:\n  - '"+ref+"'\n")
+			_, _, err := Build(filesys.MakeFsOnDisk(), dir, "app", cfg)
+			expectRefused(t, err, "app/kustomization.yaml:2:5:")
+			if n := requests.Load(); n != 0 {
+				t.Errorf("the build made %d request(s) to %s, want none", n, srv.URL)
+			}
+		})
+	}
+}

@@ -15,7 +15,7 @@ import (
 // GitHub environment (its protection rules gate the credentials); a
 // workflow triggered by pull_request or merge_group passes a secret to a
 // reusable workflow only under a mode condition ("mode == 'apply' &&
-// secrets.X || ''"). kustomatrix's own rule, in the spirit of zizmor's
+// secrets.X || ”"). kustomatrix's own rule, in the spirit of zizmor's
 // excessive-permissions: a pull request never holds what an apply holds.
 const KindCredentialsByMode = "credentials-by-mode"
 
