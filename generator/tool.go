@@ -7,6 +7,6 @@ package generator
 // The release process moves it forward; a repository can pin its own with
 // tool.uses and tool.version in the configuration.
 const (
-	DefaultToolUses    = "kustomatrix/kustomatrix@5aaf3e55f9630050a9c378a970d397f400ab7f6d"
-	DefaultToolVersion = "v0.6.0"
+	DefaultToolUses    = "kustomatrix/kustomatrix@ffeb459674db72d1cdf10c768c63266d9ac6dfd8"
+	DefaultToolVersion = "v0.7.0"
 )
