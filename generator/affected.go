@@ -225,7 +225,8 @@ func newChangeIndex(files []string) *changeIndex {
 
 // touches returns a changed path among the inputs and true (globs of closureGlobs:
 // exact paths, "dir/**", "**", and escaped literals), or false. A changed path
-// also touches every input below it: a submodule bump is one changed path
+// also touches every input below it (and an exact input, every changed
+// path below it): a submodule bump is one changed path
 // (the gitlink) for every file inside it, and a file replaced by a
 // directory (or the reverse) changes what is below the path.
 func (ch *changeIndex) touches(inputs []string) (string, bool) {
@@ -254,6 +255,12 @@ func (ch *changeIndex) touches(inputs []string) (string, bool) {
 			}
 		default:
 			if f, ok := ch.files[in]; ok {
+				return f, true
+			}
+			// A path the closure names that is a directory of changed
+			// paths: a referenced base that --files sees deleted file by
+			// file (at the head the closure holds only the missing path).
+			if f, ok := ch.dirs[in]; ok {
 				return f, true
 			}
 			if f, ok := ch.above(in); ok {
@@ -301,7 +308,10 @@ func removedTargets(head, base *Repo) []AffectedTarget {
 		now[t.Path] = true
 	}
 	for _, t := range base.Targets {
-		if now[t.Path] {
+		if now[t.Path] || head.cannotSee(t.Path) {
+			// Still there, or not known to be gone (a directory the scan
+			// could not read, reported as [unreadable]): never removed,
+			// so never pruned.
 			continue
 		}
 		why := "deleted"
@@ -316,6 +326,17 @@ func removedTargets(head, base *Repo) []AffectedTarget {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
+}
+
+// cannotSee reports whether dir lies in a directory the scan could not
+// read.
+func (r *Repo) cannotSee(dir string) bool {
+	for _, u := range r.unreadable {
+		if dir == u || strings.HasPrefix(dir, u+"/") || u == "." {
+			return true
+		}
+	}
+	return false
 }
 
 func isKustomizationName(n string) bool {

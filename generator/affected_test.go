@@ -219,3 +219,16 @@ func TestAffectedBothEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestAffectedDeletedBaseFileByFile: --files (no base commit) lists a
+// deleted base directory file by file; at the head the overlay's closure
+// holds the missing directory itself, which those files lie below.
+func TestAffectedDeletedBaseFileByFile(t *testing.T) {
+	s := newScenario(t)
+	s.write("app/overlays/prod/kustomization.yaml", "resources: [../../base]\n")
+	head := s.scan(s.config(""))
+	got := Affected(head, ChangeSet{Files: []string{"app/base/kustomization.yaml", "app/base/cm.yaml"}})
+	if len(got.Targets) != 1 || got.Targets[0].Path != "app/overlays/prod" {
+		t.Fatalf("targets %+v, want app/overlays/prod (its base was deleted)", got.Targets)
+	}
+}

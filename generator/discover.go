@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -48,6 +49,7 @@ type Repo struct {
 	// into (.gitmodules paths), sorted: the generated checkouts fetch them.
 	Submodules  []string
 	Diagnostics []Diagnostic
+	unreadable  []string // directories the scan could not list
 }
 
 // Scan discovers the kustomization roots under dir, names them and computes
@@ -108,7 +110,12 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 	for d := range kusts {
 		dirs[d] = true
 	}
-	return &Repo{Config: cfg, kustDirs: dirs, Services: services, Targets: targets, Submodules: submodules, Diagnostics: sortDiagnostics(diags)}, nil
+	var unreadable []string
+	for _, d := range denied {
+		unreadable = append(unreadable, d.rel)
+	}
+	return &Repo{Config: cfg, kustDirs: dirs, Services: services, Targets: targets, Submodules: submodules, Diagnostics: sortDiagnostics(diags),
+		unreadable: unreadable}, nil
 }
 
 // checkInputPaths refuses a closure path that would not survive the trip
@@ -197,6 +204,14 @@ func unreadableDiagnostics(denied []deniedDir, targets []*Target) []Diagnostic {
 	return out
 }
 
+// unreadableEntry reports a read error of a kustomization entry that makes
+// it a broken kustomization rather than a failed scan: it does not resolve
+// (a dangling link), is a directory, or may not be read.
+func unreadableEntry(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) ||
+		strings.Contains(err.Error(), "is a directory")
+}
+
 // hasKustomization reports whether dir holds a kustomization at the head.
 func (r *Repo) hasKustomization(dir string) bool {
 	if r.hasKust != nil {
@@ -234,6 +249,21 @@ func readKustomizations(fsys filesys.FileSystem, dir string) (map[string]*kustom
 				var k *kustomization
 				if err == nil {
 					k = parseKustomization(j[0], j[1], data)
+				} else if unreadableEntry(err) {
+					// A link to nothing, a directory by that name, a file
+					// that may not be read: the directory is a kustomization
+					// kustomize cannot load. It stays a target (its build
+					// fails, loudly) and holds back what it may reference,
+					// never vanishing as if deleted.
+					why := err
+					var pe *fs.PathError
+					if errors.As(err, &pe) {
+						why = pe.Err
+					}
+					k = parseKustomization(j[0], j[1], nil)
+					k.Err = &Diagnostic{Path: j[1], Kind: KindYAML,
+						Message: fmt.Sprintf("kustomization cannot be read (%v): kustomize will fail to build it", why)}
+					err = nil
 				}
 				mu.Lock()
 				if err != nil {
@@ -345,8 +375,11 @@ func kustomizationFiles(fsys filesys.FileSystem, full string, ents []dirEntry) [
 	for _, n := range kustomizationFileNames {
 		found, ask := false, false
 		for _, e := range ents {
-			if e.name == n && !e.symlink {
-				found, ask = !e.dir, false
+			if e.name == n {
+				// Whatever it is (a file, a link, even one to nothing, a
+				// directory): kustomize looks for it by this name, and
+				// readKustomizations reports one it cannot read.
+				found, ask = true, false
 				break
 			}
 			ask = ask || strings.EqualFold(e.name, n)

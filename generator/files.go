@@ -80,14 +80,63 @@ func Drift(dir string, files []File) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
+	owners := pipelineNames(orphans, files)
 	for _, p := range orphans {
-		if !want[p] {
+		if !want[p] && ownedBy(p, owners) {
 			have, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
 			changes = append(changes, Change{Path: p, Kind: Orphan, Diff: diff.Diff(p, have, "/dev/null", nil)})
 		}
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Path < changes[j].Path })
 	return changes, nil
+}
+
+// pipelineNames are the names of the pipelines kustomatrix has generated
+// here: the one rendered now, and each whose paths file (.github/<name>-
+// paths.yml, which every generate writes) carries the header. A file is an
+// orphan only when it belongs to one of them: a hand-written release.yml
+// that starts with the header is not the "release" pipeline's.
+func pipelineNames(generated []string, files []File) map[string]bool {
+	names := map[string]bool{}
+	for _, p := range generated {
+		if strings.HasSuffix(p, "-paths.yml") && path.Dir(p) == ".github" {
+			names[strings.TrimSuffix(path.Base(p), "-paths.yml")] = true
+		}
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, "-paths.yml") && path.Dir(f.Path) == ".github" {
+			names[strings.TrimSuffix(path.Base(f.Path), "-paths.yml")] = true
+		}
+	}
+	return names
+}
+
+// ownedBy reports whether a producible path is one that a pipeline of one
+// of these names produces.
+func ownedBy(p string, names map[string]bool) bool {
+	base := path.Base(p)
+	var candidates []string
+	switch {
+	case strings.HasPrefix(p, ".github/workflows/"):
+		n := strings.TrimSuffix(base, ".yml")
+		candidates = []string{n}
+		for _, suffix := range []string{"-deploy", "-deploy-chunk", "-sync"} {
+			if strings.HasSuffix(n, suffix) {
+				candidates = append(candidates, strings.TrimSuffix(n, suffix))
+			}
+		}
+	case strings.HasPrefix(p, ".github/actions/"):
+		d := path.Base(path.Dir(p))
+		candidates = []string{strings.TrimSuffix(strings.TrimSuffix(d, "-diff"), "-apply")}
+	default:
+		candidates = []string{strings.TrimSuffix(base, "-paths.yml")}
+	}
+	for _, c := range candidates {
+		if names[c] {
+			return true
+		}
+	}
+	return false
 }
 
 // StaleFiles lists the temporary files an interrupted generate left under
@@ -167,7 +216,7 @@ func isGenerated(p string) bool {
 	defer f.Close()
 	buf := make([]byte, len(Header)+1)
 	n, _ := f.Read(buf)
-	return bytes.HasPrefix(buf[:n], []byte(Header+"\n")) || (n == len(Header) && string(buf[:n]) == Header)
+	return bytes.HasPrefix(buf[:n], []byte(Header+"\n")) || bytes.HasPrefix(buf[:n], []byte(Header+"\r")) || (n == len(Header) && string(buf[:n]) == Header)
 }
 
 // Write brings the repository in line with the rendered files, as one

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,5 +78,40 @@ func writeFiles(t *testing.T, dir string, files map[string][]byte) {
 		if err := os.WriteFile(full, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestOrphansBelongToAPipeline: only files of a pipeline kustomatrix
+// generated here (its paths file carries the header) are orphans: a
+// hand-written file that starts with the header at a producible name is
+// kept; an old pipeline's files are removed, CRLF line ends and all.
+func TestOrphansBelongToAPipeline(t *testing.T) {
+	dir := t.TempDir()
+	put := func(p, content string) {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(".github/workflows/release.yml", Header+"\nname: release\n") // hand-written, no release-paths.yml
+	put(".github/workflows/old.yml", Header+"\r\nname: old\r\n")     // an old pipeline, checked out with CRLF
+	put(".github/workflows/old-deploy.yml", Header+"\r\nname: old-d\r\n")
+	put(".github/old-paths.yml", Header+"\r\ntargets: []\r\n")
+	changes, err := Drift(dir, []File{{Path: ".github/new-paths.yml", Content: []byte(Header + "\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orphans []string
+	for _, c := range changes {
+		if c.Kind == Orphan {
+			orphans = append(orphans, c.Path)
+		}
+	}
+	want := []string{".github/old-paths.yml", ".github/workflows/old-deploy.yml", ".github/workflows/old.yml"}
+	if fmt.Sprint(orphans) != fmt.Sprint(want) {
+		t.Fatalf("orphans %q, want %q", orphans, want)
 	}
 }

@@ -412,3 +412,26 @@ func TestNoKustomizationLost(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableTargetIsNotRemoved: a target whose directory the head
+// scan cannot read is not known to be gone: it is never listed as removed
+// (which prunes), only reported as [unreadable].
+func TestUnreadableTargetIsNotRemoved(t *testing.T) {
+	base := newScenario(t)
+	unreadableRepo(base)
+	baseRepo := base.scan(base.config(""))
+	head := newScenario(t)
+	unreadableRepo(head)
+	head.fs = permissionFS{FileSystem: head.fs, denied: []string{"/repo/apps/y/overlays/prod"}}
+	r, err := Scan(head.fs, head.repo, head.config(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Affected(r, ChangeSet{Files: []string{"apps/y/overlays/prod/kustomization.yaml"}, Base: baseRepo})
+	if len(got.Removed) != 0 {
+		t.Fatalf("removed %+v: an unreadable target is not known to be gone", got.Removed)
+	}
+	if len(diagnosticsOf(r, KindUnreadable)) == 0 {
+		t.Fatal("no [unreadable] diagnostic")
+	}
+}

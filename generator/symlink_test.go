@@ -32,7 +32,7 @@ type symlinkCase struct {
 	// Without Readlink (CleanedAbs only gives where a link leads), the
 	// inputs miss readlinkOnly (the middle of a chain, where a dangling
 	// link points), and a loop of links is a link leading nowhere: walkKinds
-	// replaces the kinds of diags.
+	// replaces the kinds of diags ("-": a diagnostic only Readlink gives).
 	readlinkOnly []string
 	walkKinds    []string
 }
@@ -184,10 +184,16 @@ var symlinkCases = map[string]symlinkCase{
 	"dangling kustomization file": {
 		files: map[string]string{"ok/kustomization.yaml": "resources:\n- cm.yaml\n", "ok/cm.yaml": cm},
 		links: map[string]string{"app/kustomization.yaml": "../nowhere.yaml"},
-		roots: []string{"ok"},
+		// Still a target, which fails to build: never vanishing as if
+		// deleted (a removed target is pruned).
+		roots: []string{"app", "ok"},
+		fails: []string{"app"},
 		diags: []string{
-			`app/kustomization.yaml: kustomization file is a dangling symbolic link; kustomize finds no kustomization in "app" [missing]`,
+			`app/kustomization.yaml: kustomization cannot be read (no such file or directory): kustomize will fail to build it [yaml]`,
+			`app/kustomization.yaml: kustomization file is a symbolic link to "nowhere.yaml", outside "app"; kustomize's load restrictor rootOnly rejects it and finds no kustomization here (set kustomize.loadRestrictor: none to allow it) [load-restrictor]`,
 		},
+		// Without readlink, where the link leads is not known.
+		walkKinds: []string{"yaml", "-"},
 	},
 	"dangling link": {
 		files: map[string]string{"app/kustomization.yaml": "resources:\n- base\n"},
@@ -455,6 +461,9 @@ func placesAndKinds(diags, kinds []string) []string {
 			continue
 		}
 		if i < len(kinds) {
+			if kinds[i] == "-" {
+				continue // not seen without readlink
+			}
 			m[2] = kinds[i]
 		}
 		out = append(out, m[1]+" ["+m[2]+"]")

@@ -63,8 +63,10 @@ func (l fileList) clean(data []byte, stderr io.Writer) ([]string, error) {
 	}
 	for _, entry := range strings.Split(string(data), sep) {
 		if !l.nul {
-			entry = strings.TrimSpace(entry)
-			if len(entry) >= 2 && entry[0] == '"' && entry[len(entry)-1] == '"' {
+			// Only a CRLF line end goes: spaces belong to the name (a file
+			// may be called "cm.yaml ").
+			entry = strings.TrimSuffix(entry, "\r")
+			if strings.HasPrefix(entry, `"`) {
 				u, err := strconv.Unquote(entry)
 				if err != nil {
 					return nil, usageError("--files: %s is not a path as git quotes it: %v", entry, err)
@@ -74,6 +76,12 @@ func (l fileList) clean(data []byte, stderr io.Writer) ([]string, error) {
 		}
 		if entry == "" {
 			continue
+		}
+		// No path kustomatrix accepts holds a line break or a control
+		// character (a tab aside): such an entry is a list read the wrong
+		// way (lines read with -z, say), never a file to match.
+		if i := strings.IndexFunc(entry, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }); i >= 0 {
+			return nil, usageError("--files: %q holds a control character (%U): not a path kustomatrix can match; one path per line, or NUL-separated with -z", entry, rune(entry[i]))
 		}
 		rel, abs, ok := l.resolve(entry)
 		if !ok {
