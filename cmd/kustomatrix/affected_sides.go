@@ -108,6 +108,17 @@ func (o *affectedOptions) affected(s *streams, cfg *generator.Config, dir string
 	if err != nil {
 		return nil, nil, err
 	}
+	if o.checked && e.headGit == nil {
+		if f := unknownKustomization(head, cs.Files); f != "" {
+			// A kustomization file no target reads changed: a new root the
+			// paths file cannot know, so it is stale whatever check said
+			// (it ran on another tree, say). Scan instead.
+			fmt.Fprintf(s.err, "kustomatrix: --checked: %s is in no target's closure in the paths file: scanning instead\n", f)
+			if head, err = o.loadWith(s, e.dir, cfg); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
 	if cs.Everything == "" && o.rg.From != "" {
 		base, why, err := o.baseRepo(s, head, cs.Files, e)
 		if err != nil {
@@ -316,4 +327,17 @@ func (o *affectedOptions) sharedExplained(head, base *generator.Repo, files []st
 		return false
 	}
 	return o.checked || generator.SharedFilesGenerated(head, reader(e.head, e.headDir()))
+}
+
+// unknownKustomization returns a changed kustomization file that no
+// target of repo reads, or "". (One no target reads may be legitimately
+// outside every closure, excluded or unused: scanning then only costs
+// time.)
+func unknownKustomization(repo *generator.Repo, files []string) string {
+	for _, f := range files {
+		if generator.IsKustomizationFile(f) && len(generator.Affected(repo, generator.ChangeSet{Files: []string{f}}).Targets) == 0 {
+			return f
+		}
+	}
+	return ""
 }
