@@ -28,6 +28,11 @@ type AffectedResult struct {
 	Reason  string           `json:"reason"`
 	Targets []AffectedTarget `json:"targets"`
 	Removed []AffectedTarget `json:"removed"`
+	// Promoted are targets that appeared only because the kustomization
+	// that included them at the base does not load at the head (a garbled
+	// overlay): running them would deploy a bare base on its own. They are
+	// not in Targets; the caller fails, naming them.
+	Promoted []AffectedTarget `json:"promoted,omitempty"`
 }
 
 // ChangeSet is what Affected needs to know about a change between two
@@ -90,15 +95,55 @@ func Affected(head *Repo, cs ChangeSet) *AffectedResult {
 	}
 	ch := newChangeIndex(cs.Files)
 	for _, t := range head.Targets {
-		if why := targetChange(head, cs.Base, t, before, ch); why != "" {
-			res.Targets = append(res.Targets, AffectedTarget{Service: t.Service, Environment: t.Environment, Path: t.Path, Why: why})
+		why := targetChange(head, cs.Base, t, before, ch)
+		if why == "" {
+			continue
 		}
+		at := AffectedTarget{Service: t.Service, Environment: t.Environment, Path: t.Path, Why: why}
+		if why == "added" {
+			if by := promotedBy(head, cs.Base, t); by != "" {
+				at.Why = fmt.Sprintf("appeared only because %s, which includes it at the base, does not load at the head: fix %s", by, by)
+				res.Promoted = append(res.Promoted, at)
+				continue
+			}
+		}
+		res.Targets = append(res.Targets, at)
 	}
 	res.Reason = fmt.Sprintf("%d changed file(s) affect %d of %d target(s)", len(cs.Files), len(res.Targets), len(head.Targets))
 	if cs.Base == nil {
 		res.Reason += "; removed targets are not known without a base commit"
 	}
 	return res
+}
+
+// promotedBy returns the base target that read t's kustomization and does
+// not load at the head (a [yaml] diagnostic on its kustomization file), or
+// "": t was a base of it, and is a root now only because its garbled text
+// no longer names t.
+func promotedBy(head, base *Repo, t *Target) string {
+	if base == nil {
+		return ""
+	}
+	var files []string
+	for _, n := range kustomizationFileNames {
+		files = append(files, path.Join(t.Path, n))
+	}
+	ch := newChangeIndex(files)
+	broken := map[string]bool{}
+	for _, d := range head.Diagnostics {
+		if d.Kind == KindYAML && IsKustomizationFile(d.Path) {
+			broken[path.Dir(d.Path)] = true
+		}
+	}
+	for _, b := range base.Targets {
+		if b.Path == t.Path || !broken[b.Path] && (head.loads == nil || head.loads(b.Path)) {
+			continue
+		}
+		if _, ok := ch.touches(b.Inputs); ok {
+			return b.Path
+		}
+	}
+	return ""
 }
 
 // targetChange says why one head target is affected, or "".

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -50,6 +51,38 @@ type Repo struct {
 	Submodules  []string
 	Diagnostics []Diagnostic
 	unreadable  []string // directories the scan could not list
+	// loads, set by WithLoadCheck on a repository read from the paths file
+	// (which has no diagnostics), says whether dir's kustomization loads.
+	loads func(dir string) bool
+}
+
+// WithLoadCheck lets Affected ask whether a directory's kustomization
+// loads at the head, for a repository read from the paths file.
+func (r *Repo) WithLoadCheck(fsys filesys.FileSystem, root string) *Repo {
+	r.loads = func(dir string) bool { return KustomizationLoads(fsys, filepath.Join(root, filepath.FromSlash(dir))) }
+	return r
+}
+
+// KustomizationLoads reports whether the kustomization in dir can be read,
+// parses, and is not empty: what kustomize needs to load it.
+func KustomizationLoads(fsys filesys.FileSystem, dir string) bool {
+	for _, n := range kustomizationFileNames {
+		p := filepath.Join(dir, n)
+		if !fsys.Exists(p) {
+			continue
+		}
+		data, err := fsys.ReadFile(p)
+		if err != nil {
+			return false
+		}
+		var kt types.Kustomization
+		if kt.Unmarshal(data) != nil {
+			return false
+		}
+		kt.FixKustomization()
+		return kt.CheckEmpty() == nil
+	}
+	return false
 }
 
 // Scan discovers the kustomization roots under dir, names them and computes

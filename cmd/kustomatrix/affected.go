@@ -142,6 +142,14 @@ func (o *affectedOptions) run(s *streams) error {
 	if err != nil {
 		return err
 	}
+	if len(res.Promoted) > 0 {
+		// Never a bare base deployed on its own because the overlay that
+		// included it was garbled: the plan fails, naming both.
+		for _, p := range res.Promoted {
+			fmt.Fprintf(s.err, "kustomatrix: %s (service %q, environment %q) %s\n", p.Path, p.Service, p.Environment, p.Why)
+		}
+		return &exitError{code: exitFailure, err: fmt.Errorf("%d target(s) appeared only because the kustomization including them does not load at the head; nothing runs until it is fixed", len(res.Promoted))}
+	}
 	data, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err

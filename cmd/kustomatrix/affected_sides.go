@@ -147,7 +147,11 @@ func (o *affectedOptions) affected(s *streams, cfg *generator.Config, dir string
 func (o *affectedOptions) headRepo(s *streams, cfg *generator.Config, e *ends) (*generator.Repo, error) {
 	if e.headGit == nil {
 		if o.checked {
-			return o.committedRepo(s, e.dir, cfg)
+			repo, err := o.committedRepo(s, e.dir, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return repo.WithLoadCheck(filesys.MakeFsOnDisk(), e.dir), nil
 		}
 		return o.loadWith(s, e.dir, cfg)
 	}
