@@ -135,12 +135,26 @@ func promotedBy(head, base *Repo, t *Target) string {
 			broken[path.Dir(d.Path)] = true
 		}
 	}
+	fails := func(dir string) bool {
+		return dir != t.Path && (broken[dir] || head.loads != nil && !head.loads(dir))
+	}
 	for _, b := range base.Targets {
-		if b.Path == t.Path || !broken[b.Path] && (head.loads == nil || head.loads(b.Path)) {
+		if b.Path == t.Path {
 			continue
 		}
-		if _, ok := ch.touches(b.Inputs); ok {
+		if _, ok := ch.touches(b.Inputs); !ok {
+			continue
+		}
+		// b included t at the base: through its own kustomization, or a
+		// base between them. One of those that does not load at the head
+		// is why t is a root now.
+		if fails(b.Path) {
 			return b.Path
+		}
+		for _, in := range b.Inputs {
+			if IsKustomizationFile(in) && fails(path.Dir(in)) {
+				return path.Dir(in)
+			}
 		}
 	}
 	return ""
