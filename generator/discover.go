@@ -16,7 +16,6 @@ import (
 	"syscall"
 
 	"github.com/bmatcuk/doublestar/v4"
-	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -75,12 +74,8 @@ func KustomizationLoads(fsys filesys.FileSystem, dir string) bool {
 		if err != nil {
 			return false
 		}
-		var kt types.Kustomization
-		if kt.Unmarshal(data) != nil {
-			return false
-		}
-		kt.FixKustomization()
-		return kt.CheckEmpty() == nil
+		parses, empty := kustomizationContent(data)
+		return parses && !empty
 	}
 	return false
 }

@@ -383,12 +383,19 @@ func (a *analyzer) emptyKustomization(k *kustomization) bool {
 	if err != nil {
 		return false
 	}
+	parses, empty := kustomizationContent(data)
+	return parses && empty
+}
+
+// kustomizationContent says whether kustomize parses a kustomization file
+// and, if it does, whether it finds it empty (and refuses it).
+func kustomizationContent(data []byte) (parses, empty bool) {
 	var kt types.Kustomization
 	if kt.Unmarshal(data) != nil {
-		return false
+		return false, false
 	}
 	kt.FixKustomization()
-	return kt.CheckEmpty() != nil
+	return true, kt.CheckEmpty() != nil
 }
 
 // nearBase reports whether root is a base of the service of the overlay at
