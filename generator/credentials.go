@@ -146,6 +146,21 @@ func credentialsSecrets(cr Credentials) []string {
 	return nil
 }
 
+// pipelineEnvironments lists, sorted, the environments the generated
+// pipeline writes credentials steps for: every environment with a target,
+// and every configured one (the removed job prunes the last target of an
+// environment with its credentials).
+func pipelineEnvironments(c *Config, targets []*Target) []string {
+	envs := map[string]bool{}
+	for _, t := range targets {
+		envs[t.Environment] = true
+	}
+	for e := range c.Environments {
+		envs[e] = true
+	}
+	return sortedKeys(envs)
+}
+
 // environmentSecrets lists the secrets of an environment's apply and diff
 // credentials.
 func (c *Config) environmentSecrets(env string) (apply, diff []string) {

@@ -125,11 +125,7 @@ func Scan(fsys filesys.FileSystem, dir string, cfg *Config) (*Repo, error) {
 	}
 	// Secrets shared by two environments or both modes are an error here,
 	// before anything is rendered; too many for a repository is a warning.
-	envs := map[string]bool{}
-	for _, t := range targets {
-		envs[t.Environment] = true
-	}
-	secretWarnings, err := cfg.checkSecrets(sortedKeys(envs))
+	secretWarnings, err := cfg.checkSecrets(pipelineEnvironments(cfg, targets))
 	if err != nil {
 		return nil, err
 	}

@@ -269,20 +269,8 @@ func newRenderData(r *Repo) (*renderData, error) {
 	d.Pins = pins{Checkout: pinCheckout, AWS: pinAWS, UploadArtifact: pinUploadArtifact, DownloadArtifact: pinDownloadArtifact,
 		Tool: c.Tool.Uses + " # " + c.Tool.Version}
 	d.Comment = c.CommentOnPullRequests()
-	// Credentials steps for every environment with a target, and for every
-	// configured one: the removed job prunes the last target of an
-	// environment with its credentials.
-	envs := map[string]bool{}
-	for _, t := range r.Targets {
-		envs[t.Environment] = true
-	}
-	for e := range c.Environments {
-		envs[e] = true
-	}
-	names := sortedKeys(envs)
-	if _, err := c.checkSecrets(names); err != nil {
-		return nil, err
-	}
+	// Scan has checked the credentials of these environments (checkSecrets).
+	names := pipelineEnvironments(c, r.Targets)
 	for _, name := range names {
 		d.Deployments = d.Deployments || c.EnvironmentSettings(name).Deployments
 	}
