@@ -204,7 +204,7 @@ func (o *deployOptions) diff(s *streams, dir string, cfg *generator.Config) erro
 		rows, baseErr, err = renderDiff(dir, o.base, o.target, cfg, objs)
 		if baseErr != nil {
 			// Said first, in the diff itself, so the report carries it.
-			baseNote = fmt.Sprintf("the target does not render at base %s, so every object is shown as created", shortRev(o.base))
+			baseNote = fmt.Sprintf("the target does not render at base %s, so every object is shown as created", gitdiff.Short(o.base))
 			fmt.Fprintf(s.out, "# kustomatrix: %s: %s\n", baseNote, firstLine(baseErr.Error()))
 			fmt.Fprintf(s.err, "%s: %v\n", baseNote, baseErr)
 		}
@@ -217,7 +217,7 @@ func (o *deployOptions) diff(s *streams, dir string, cfg *generator.Config) erro
 	title := fmt.Sprintf("diff %s: %s", o.target, map[bool]string{true: fmt.Sprintf("%d change(s)", changes), false: "no changes"}[changes > 0])
 	if !o.server {
 		// Never mistaken for what the cluster would do.
-		title += fmt.Sprintf(" (rendered against base %s, not compared with the cluster", shortRev(o.base))
+		title += fmt.Sprintf(" (rendered against base %s, not compared with the cluster", gitdiff.Short(o.base))
 		if baseNote != "" {
 			title += "; " + baseNote
 		}
@@ -608,12 +608,4 @@ func releaseMoved(s *streams, k kube.Kubectl, dir string, cfg *generator.Config,
 		fmt.Fprintf(s.err, "%s: %s\n", m.ID(), status)
 	}
 	return rows, nil
-}
-
-// shortRev abbreviates a full commit id for titles.
-func shortRev(rev string) string {
-	if len(rev) >= 40 {
-		return rev[:12]
-	}
-	return rev
 }

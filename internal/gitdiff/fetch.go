@@ -58,7 +58,7 @@ var deepenSteps = []int{10, 100, 1000}
 func (r Repo) deepenForMergeBase(base, head string) ([]byte, error) {
 	shallow, _ := r.git("rev-parse", "--is-shallow-repository")
 	if strings.TrimSpace(string(shallow)) != "true" {
-		return nil, fmt.Errorf("no merge base of %s and %s", short(base), short(head))
+		return nil, fmt.Errorf("no merge base of %s and %s", Short(base), Short(head))
 	}
 	if _, err := r.git("remote", "get-url", "origin"); err != nil {
 		return nil, err

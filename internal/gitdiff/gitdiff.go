@@ -155,9 +155,9 @@ func (r Repo) Resolve(base, head string, deployed bool) (Range, error) {
 	if err != nil {
 		shallow, _ := r.git("rev-parse", "--is-shallow-repository")
 		if strings.TrimSpace(string(shallow)) == "true" {
-			return Range{}, &Unavailable{Reason: fmt.Sprintf("no merge base of %s and %s in this shallow clone (check out with fetch-depth: 0)", short(b), short(h))}
+			return Range{}, &Unavailable{Reason: fmt.Sprintf("no merge base of %s and %s in this shallow clone (check out with fetch-depth: 0)", Short(b), Short(h))}
 		}
-		return Range{}, &Unavailable{Reason: fmt.Sprintf("%s and %s have no merge base (unrelated histories or a force push)", short(b), short(h))}
+		return Range{}, &Unavailable{Reason: fmt.Sprintf("%s and %s have no merge base (unrelated histories or a force push)", Short(b), Short(h))}
 	}
 	return Range{Base: b, Head: h, From: strings.TrimSpace(string(mb))}, nil
 }
@@ -271,11 +271,13 @@ func (r Repo) Show(rev, path string) ([]byte, bool, error) {
 	return out, true, nil
 }
 
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
+// Short abbreviates a full commit id to its first 12 digits, for messages
+// and titles; any other revision (a branch, HEAD~1) is returned whole.
+func Short(rev string) string {
+	if fullCommitID.MatchString(rev) {
+		return rev[:12]
 	}
-	return h
+	return rev
 }
 
 // Objects returns the contents of blobs by id, read by one git process

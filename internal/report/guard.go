@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kustomatrix/kustomatrix/internal/gitdiff"
 	"github.com/kustomatrix/kustomatrix/internal/mdtext"
 	"github.com/kustomatrix/kustomatrix/internal/render"
 	"github.com/kustomatrix/kustomatrix/internal/summary"
@@ -131,11 +132,7 @@ func renderedNote(r Report) string {
 	if r.RenderedFrom == "" {
 		return ""
 	}
-	base := r.RenderedFrom
-	if len(base) > 12 {
-		base = base[:12]
-	}
-	return fmt.Sprintf(" — rendered against base <code>%s</code>, not compared with the cluster", mdtext.HTML(base))
+	return fmt.Sprintf(" — rendered against base <code>%s</code>, not compared with the cluster", mdtext.HTML(gitdiff.Short(r.RenderedFrom)))
 }
 
 // renderedMark is what such a diff adds to its table cell.
