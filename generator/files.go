@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -111,28 +112,12 @@ func pipelineNames(generated []string, files []File) map[string]bool {
 	return names
 }
 
-// ownedBy reports whether a producible path is one that a pipeline of one
-// of these names produces.
+// ownedBy reports whether p is one of the files a pipeline of one of these
+// names produces (any configuration: sync on, matrix layout).
 func ownedBy(p string, names map[string]bool) bool {
-	base := path.Base(p)
-	var candidates []string
-	switch {
-	case strings.HasPrefix(p, ".github/workflows/"):
-		n := strings.TrimSuffix(base, ".yml")
-		candidates = []string{n}
-		for _, suffix := range []string{"-deploy", "-deploy-chunk", "-sync"} {
-			if strings.HasSuffix(n, suffix) {
-				candidates = append(candidates, strings.TrimSuffix(n, suffix))
-			}
-		}
-	case strings.HasPrefix(p, ".github/actions/"):
-		d := path.Base(path.Dir(p))
-		candidates = []string{strings.TrimSuffix(strings.TrimSuffix(d, "-diff"), "-apply")}
-	default:
-		candidates = []string{strings.TrimSuffix(base, "-paths.yml")}
-	}
-	for _, c := range candidates {
-		if names[c] {
+	for n := range names {
+		c := &Config{Name: n, Sync: Sync{TokenSecret: "any"}}
+		if p == c.chunkPath() || slices.Contains(c.GeneratedPaths(), p) {
 			return true
 		}
 	}
