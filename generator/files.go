@@ -98,15 +98,14 @@ func Drift(dir string, files []File) ([]Change, error) {
 // orphan only when it belongs to one of them: a hand-written release.yml
 // that starts with the header is not the "release" pipeline's.
 func pipelineNames(generated []string, files []File) map[string]bool {
-	names := map[string]bool{}
-	for _, p := range generated {
-		if strings.HasSuffix(p, "-paths.yml") && path.Dir(p) == ".github" {
-			names[strings.TrimSuffix(path.Base(p), "-paths.yml")] = true
-		}
-	}
+	paths := slices.Clone(generated)
 	for _, f := range files {
-		if strings.HasSuffix(f.Path, "-paths.yml") && path.Dir(f.Path) == ".github" {
-			names[strings.TrimSuffix(path.Base(f.Path), "-paths.yml")] = true
+		paths = append(paths, f.Path)
+	}
+	names := map[string]bool{}
+	for _, p := range paths {
+		if n, ok := strings.CutSuffix(p, "-paths.yml"); ok && path.Dir(p) == ".github" {
+			names[path.Base(n)] = true
 		}
 	}
 	return names
