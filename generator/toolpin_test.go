@@ -1,7 +1,9 @@
 package generator_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kustomatrix/kustomatrix/generator"
+	"github.com/kustomatrix/kustomatrix/internal/release"
 )
 
 // TestDefaultToolPinProvidesWhatTheWorkflowsUse reads action.yml at the
@@ -89,6 +92,51 @@ func TestDefaultToolPinProvidesWhatTheWorkflowsUse(t *testing.T) {
 		t.Fatal("no generated step uses the default tool pin")
 	}
 	t.Logf("%d steps checked against action.yml at %s", checked, sha[:12])
+}
+
+// TestDefaultToolPinIsAReleaseTree checks that the commit DefaultToolUses
+// pins is a release commit: its hack/release/SHA256SUMS records the digest
+// of its own tree (so the root action at that commit downloads and verifies
+// the binary instead of building it, and the pin's SHA pins the binary's
+// bytes) and its hack/release/VERSION is DefaultToolVersion, the "# vX.Y.Z"
+// comment of every generated uses:. internal/release's TestCommittedSums
+// rebuilds the release commit and compares the bytes.
+func TestDefaultToolPinIsAReleaseTree(t *testing.T) {
+	_, sha, _ := strings.Cut(generator.DefaultToolUses, "@")
+	if err := exec.Command("git", "-C", "..", "cat-file", "-e", sha+"^{commit}").Run(); err != nil {
+		t.Skipf("the pinned commit %s is not in this clone (a shallow clone, or not a git checkout): %v", sha, err)
+	}
+	dir := filepath.Join(t.TempDir(), "pinned")
+	if err := release.ExtractCommit("..", sha, dir); err != nil {
+		t.Fatal(err)
+	}
+	version, err := os.ReadFile(filepath.Join(dir, release.VersionFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := strings.TrimSpace(string(version)); v != generator.DefaultToolVersion {
+		t.Errorf("DefaultToolVersion is %s, %s at the pinned %s says %s", generator.DefaultToolVersion, release.VersionFile, sha[:12], v)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, release.SumsFile))
+	if err != nil {
+		t.Fatalf("the pinned %s is not a release commit (README: Cutting a release): %v", sha[:12], err)
+	}
+	sums, err := release.ParseSums(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := release.TreeDigest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sums[release.TreeLine] != digest {
+		t.Fatalf("the sums at the pinned %s record tree %s, its tree is %s: the root action there would build from source", sha[:12], sums[release.TreeLine], digest)
+	}
+	for _, platform := range []string{"linux_amd64", "linux_arm64", "darwin_amd64", "darwin_arm64"} {
+		if sums["kustomatrix_"+platform] == "" {
+			t.Errorf("the sums at the pinned %s have no kustomatrix_%s", sha[:12], platform)
+		}
+	}
 }
 
 // steps finds every step of a workflow (jobs.*.steps) or of a composite

@@ -19,8 +19,12 @@
 # and verified.
 #
 # A download whose SHA-256 is not the pinned one fails the step
-# (::error::); nothing unverified is ever made executable or run. The
-# URLs may point anywhere: the bytes are checked against this tree.
+# (::error::), as does any failed transfer; nothing unverified is ever made
+# executable or run. Only a release asset the host answers 404 for (a
+# release tree whose assets are not uploaded yet: the release workflow runs
+# after the release commit lands) falls back to the build from source, with
+# a warning. The URLs may point anywhere: the bytes are checked against
+# this tree.
 set -euo pipefail
 
 tool="${1:?usage: install.sh kustomatrix|kubectl}"
@@ -57,15 +61,31 @@ output() {
   fi
 }
 
-# fetch URL WANT NAME downloads URL to $bindir/NAME, verified against WANT.
+# fetch URL WANT NAME downloads URL to $bindir/NAME, verified against WANT,
+# and sets published=1; when the host answers 404 (the asset is not
+# published, yet) it leaves nothing behind and sets published=0. Any other
+# failure, and bytes whose SHA-256 is not WANT, fail the step. (A status
+# variable, not the return code: `if ! fetch` would switch off set -e
+# inside it.)
 fetch() {
-  local url="$1" want="$2" name="$3" part got
+  local url="$1" want="$2" name="$3" part got code
   mkdir -p "$bindir"
   part="$(mktemp "$bindir/.$name.XXXXXX")"
   echo "$tool: downloading $url"
-  if ! curl -fsSL --retry 3 --connect-timeout 10 --max-time 300 -o "$part" "$url"; then
+  # No -f: the status tells "not published" (404) from a failed transfer.
+  if ! code="$(curl -sSL --retry 3 --connect-timeout 10 --max-time 300 -o "$part" -w '%{http_code}' "$url")"; then
     rm -f "$part"
     echo "::error::$tool: downloading $url failed; the action's tree pins its SHA-256 ($want), and nothing else is run"
+    exit 1
+  fi
+  if [ "$code" = 404 ]; then
+    rm -f "$part"
+    published=0
+    return 0
+  fi
+  if [ "$code" != 200 ]; then
+    rm -f "$part"
+    echo "::error::$tool: downloading $url: HTTP $code; the action's tree pins its SHA-256 ($want), and nothing else is run"
     exit 1
   fi
   got="$(sum_of "$part")"
@@ -76,6 +96,7 @@ fetch() {
   fi
   chmod 0755 "$part"
   mv -f "$part" "$bindir/$name"
+  published=1
   echo "$tool: verified SHA-256 $got"
 }
 
@@ -128,6 +149,11 @@ case "$tool" in
     fi
     base="${KUSTOMATRIX_RELEASE_URL:-https://github.com/kustomatrix/kustomatrix/releases/download/$version/}"
     fetch "${base%/}/$asset" "$want" kustomatrix
+    if [ "$published" = 0 ]; then
+      # The pinned source is the same tree: building it is as safe, only slower.
+      echo "::warning::kustomatrix: release $version has no $asset at ${base%/}/ (HTTP 404; not published yet?): building from source"
+      from_source "release $version is not published"
+    fi
     output "$bindir/kustomatrix"
     ;;
   kubectl)
@@ -144,6 +170,10 @@ case "$tool" in
     fi
     base="${KUSTOMATRIX_KUBECTL_URL:-https://dl.k8s.io/release}"
     fetch "${base%/}/$version/bin/$os/$arch/kubectl" "$want" kubectl
+    if [ "$published" = 0 ]; then
+      echo "::error::kubectl: ${base%/}/$version/bin/$os/$arch/kubectl: HTTP 404"
+      exit 1
+    fi
     output "$bindir/kubectl"
     ;;
   *)

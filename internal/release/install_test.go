@@ -45,14 +45,25 @@ func actionTree(t *testing.T, withSums bool) string {
 	return dir
 }
 
-// server serves body at every path and counts the requests.
+// server serves body at every path and counts the requests; a path
+// ending in /missing is 404, /broken 502, and /cut sends half of body under
+// a Content-Length of all of it and hangs up.
 func server(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
-		if strings.HasSuffix(r.URL.Path, "/missing") {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/missing"):
 			http.NotFound(w, r)
 			return
+		case strings.HasSuffix(r.URL.Path, "/broken"):
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
+		case strings.HasSuffix(r.URL.Path, "/cut"):
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.WriteHeader(http.StatusOK)
+			fmt.Fprint(w, body[:len(body)/2])
+			panic(http.ErrAbortHandler)
 		}
 		fmt.Fprint(w, body)
 	}))
@@ -134,13 +145,27 @@ func TestInstallKustomatrix(t *testing.T) {
 			}
 		})
 	}
-	t.Run("missing asset fails", func(t *testing.T) {
-		tree := actionTree(t, true)
-		r := install(t, tree, "kustomatrix", good.URL+"/missing?", sys)
-		if r.code == 0 || r.output != "" || !strings.Contains(r.out, "::error::kustomatrix: downloading") {
+	t.Run("an unpublished asset builds from source", func(t *testing.T) {
+		r := install(t, actionTree(t, true), "kustomatrix", good.URL+"/missing?", sys)
+		if r.code != 0 || r.output != "" || !strings.Contains(r.out, "::warning::kustomatrix: release v1.2.3 has no "+HostAsset()) ||
+			!strings.Contains(r.out, "release v1.2.3 is not published: building from source") {
 			t.Fatalf("exit %d, output %q\n%s", r.code, r.output, r.out)
 		}
+		if entries, _ := os.ReadDir(r.bindir); len(entries) != 0 {
+			t.Fatalf("the 404 page was left in %s: %v", r.bindir, entries)
+		}
 	})
+	for name, suffix := range map[string]string{"a server error": "/broken?", "a transfer cut short": "/cut?"} {
+		t.Run(name+" fails", func(t *testing.T) {
+			r := install(t, actionTree(t, true), "kustomatrix", good.URL+suffix, sys)
+			if r.code == 0 || r.output != "" || !strings.Contains(r.out, "::error::kustomatrix: downloading") {
+				t.Fatalf("exit %d, output %q\n%s", r.code, r.output, r.out)
+			}
+			if entries, _ := os.ReadDir(r.bindir); len(entries) != 0 {
+				t.Fatalf("a failed download was left in %s: %v", r.bindir, entries)
+			}
+		})
+	}
 	t.Run("no sums builds from source", func(t *testing.T) {
 		r := install(t, actionTree(t, false), "kustomatrix", good.URL, sys)
 		if r.code != 0 || r.output != "" || !strings.Contains(r.out, "no release sums in the action's tree (hack/release/SHA256SUMS): building from source") {
@@ -214,6 +239,11 @@ func TestInstallKubectl(t *testing.T) {
 	r = install(t, actionTree(t, false), "kubectl", tampered.URL, sys)
 	if r.code == 0 || r.output != "" || !strings.Contains(r.out, "::error::kubectl: ") {
 		t.Fatalf("tampered kubectl: exit %d, output %q\n%s", r.code, r.output, r.out)
+	}
+	// kubectl has no source build to fall back on: a 404 fails too.
+	r = install(t, actionTree(t, false), "kubectl", tampered.URL+"/missing?", sys)
+	if r.code == 0 || r.output != "" || !strings.Contains(r.out, "::error::kubectl: ") || !strings.Contains(r.out, "HTTP 404") {
+		t.Fatalf("kubectl not found: exit %d, output %q\n%s", r.code, r.output, r.out)
 	}
 	onPath := t.TempDir()
 	write(t, onPath, "kubectl", fakeTool)

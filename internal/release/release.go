@@ -6,6 +6,7 @@
 package release
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"crypto/sha256"
@@ -156,6 +157,76 @@ func CopyTree(src, dst string) error {
 		}
 	}
 	return nil
+}
+
+// LastReleaseCommit is the newest commit of the git repository at repo
+// that changed SumsFile and still holds it: the release commit the tree's
+// sums come from (the commits after it move the pin, or change the source
+// and are not release trees). It returns "" with no error when no commit
+// holds sums.
+func LastReleaseCommit(repo string) (string, error) {
+	out, err := exec.Command("git", "-C", repo, "log", "-1", "--format=%H", "--", SumsFile).Output()
+	if err != nil {
+		return "", fmt.Errorf("git log %s in %q: %w", SumsFile, repo, err)
+	}
+	commit := strings.TrimSpace(string(out))
+	if commit == "" || exec.Command("git", "-C", repo, "cat-file", "-e", commit+":"+SumsFile).Run() != nil {
+		return "", nil
+	}
+	return commit, nil
+}
+
+// ExtractCommit writes the tree of commit (as `git archive` gives it: what
+// a pinned action's checkout holds) to the empty or missing directory dst.
+func ExtractCommit(repo, commit, dst string) error {
+	cmd := exec.Command("git", "-C", repo, "archive", "--format=tar", commit)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	tr := tar.NewReader(stdout)
+	var extractErr error
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			extractErr = err
+			break
+		}
+		to := filepath.Join(dst, filepath.FromSlash(h.Name))
+		if !strings.HasPrefix(to, filepath.Clean(dst)+string(filepath.Separator)) {
+			extractErr = fmt.Errorf("git archive %s: entry %q leaves %s", commit, h.Name, dst)
+			break
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			extractErr = os.MkdirAll(to, 0o755)
+		case tar.TypeReg:
+			if extractErr = os.MkdirAll(filepath.Dir(to), 0o755); extractErr == nil {
+				var data []byte
+				if data, extractErr = io.ReadAll(tr); extractErr == nil {
+					extractErr = os.WriteFile(to, data, os.FileMode(h.Mode).Perm())
+				}
+			}
+		case tar.TypeXGlobalHeader:
+		default:
+			extractErr = fmt.Errorf("git archive %s: %q is not a regular file or directory (type %q)", commit, h.Name, h.Typeflag)
+		}
+		if extractErr != nil {
+			break
+		}
+	}
+	io.Copy(io.Discard, stdout)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("git archive %s in %q: %w\n%s", commit, repo, err, stderr.Bytes())
+	}
+	return extractErr
 }
 
 // Build runs root's hack/release.sh for the given platforms ("linux/amd64";

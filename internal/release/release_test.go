@@ -206,31 +206,41 @@ func TestReproducibleBuild(t *testing.T) {
 	}
 }
 
-// TestCommittedSums rebuilds this platform's binary when the tree is a
-// release tree (its sums record its digest) and compares it with the
-// committed sum. Between releases the tree has no sums, or sums of an
-// older tree, and the root action builds from source.
+// TestCommittedSums takes the release commit the tree's sums come from
+// (the newest commit that changed them: later commits, which move the pin,
+// are not release trees), checks that the sums record that commit's tree,
+// rebuilds this platform's binary from it and compares the bytes with the
+// committed sum. Before the first release there are no sums: the root
+// action builds from source.
 func TestCommittedSums(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: a release build")
 	}
 	root := projectRoot(t)
-	data, err := os.ReadFile(filepath.Join(root, SumsFile))
-	if os.IsNotExist(err) {
-		t.Skip("no " + SumsFile + ": not a release tree (README: Installing the tool)")
-	} else if err != nil {
+	if _, err := os.Stat(filepath.Join(root, SumsFile)); os.IsNotExist(err) {
+		t.Skip("no " + SumsFile + ": no release yet (README: Installing the tool)")
+	}
+	commit, err := LastReleaseCommit(root)
+	if err != nil {
+		t.Skipf("no git history to find the release commit in: %v", err)
+	}
+	if commit == "" {
+		t.Fatalf("%s exists but no commit of the history holds it: commit it (README: Cutting a release)", SumsFile)
+	}
+	dir := filepath.Join(t.TempDir(), "release")
+	if err := ExtractCommit(root, commit, dir); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, SumsFile))
+	if err != nil {
 		t.Fatal(err)
 	}
 	sums, err := ParseSums(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sums[TreeLine] != scriptDigest(t, root) {
-		t.Skipf("%s records tree %s, this tree differs: not a release tree", SumsFile, sums[TreeLine])
-	}
-	dir := t.TempDir()
-	if err := CopyTree(root, dir); err != nil {
-		t.Fatal(err)
+	if got := scriptDigest(t, dir); sums[TreeLine] != got {
+		t.Fatalf("%s at the release commit %s records tree %s, the commit's tree is %s: the sums were written for another tree", SumsFile, commit, sums[TreeLine], got)
 	}
 	if _, err := Build(dir, nil, runtime.GOOS+"/"+runtime.GOARCH); err != nil {
 		t.Fatal(err)
@@ -240,6 +250,6 @@ func TestCommittedSums(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got != sums[HostAsset()] {
-		t.Fatalf("a fresh build of %s has SHA-256 %s, %s records %s", HostAsset(), got, SumsFile, sums[HostAsset()])
+		t.Fatalf("a fresh build of %s at %s has SHA-256 %s, %s records %s", HostAsset(), commit, got, SumsFile, sums[HostAsset()])
 	}
 }
