@@ -49,6 +49,8 @@ type Config struct {
 	Environments map[string]Environment `yaml:"environments"`
 	// Tool says how the generated workflows get kustomatrix itself.
 	Tool Tool `yaml:"tool"`
+	// toolSource is where Tool comes from (ToolSource); "" is the file.
+	toolSource string
 	// Plan holds options of the generated plan job.
 	Plan Plan `yaml:"plan"`
 	// Layout chooses between one job per service and the matrix layout.
@@ -310,6 +312,7 @@ func (c *Config) Defaults() {
 	if c.Tool.Uses == "" {
 		c.Tool.Uses = DefaultToolUses
 		c.Tool.Version = DefaultToolVersion
+		c.toolSource = ToolFromDefault
 	}
 }
 

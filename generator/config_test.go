@@ -333,7 +333,7 @@ discovery:
 			if err != nil {
 				t.Fatalf("LoadConfig: %v", err)
 			}
-			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty(), cmp.AllowUnexported(Config{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})
@@ -347,7 +347,7 @@ func TestDefaultsAreStable(t *testing.T) {
 	}
 	again := *c
 	again.Defaults()
-	if diff := cmp.Diff(c, &again); diff != "" {
+	if diff := cmp.Diff(c, &again, cmp.AllowUnexported(Config{})); diff != "" {
 		t.Errorf("Defaults is not idempotent (-once +twice):\n%s", diff)
 	}
 	if ps := c.validate(ConfigFile, nil); len(ps) != 0 {

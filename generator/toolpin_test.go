@@ -165,3 +165,33 @@ func steps(doc any) []map[string]any {
 	}
 	return out
 }
+
+func TestRecordedTool(t *testing.T) {
+	const pin = "kustomatrix/kustomatrix@0123456789abcdef0123456789abcdef01234567"
+	step := func(uses, command string) string {
+		return "jobs:\n  plan:\n    steps:\n      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n" +
+			"      - uses: " + uses + "\n        with:\n          command: " + command + "\n"
+	}
+	for name, tc := range map[string]struct {
+		workflow string
+		want     generator.Tool
+		ok       bool
+	}{
+		"the check step's pin":         {step(pin+" # v0.7.0", "check"), generator.Tool{Uses: pin, Version: "v0.7.0"}, true},
+		"a fork's pin":                 {step("acme/kmx@"+strings.Repeat("f", 40)+" #  v1.0.0-rc.1 ", "check"), generator.Tool{Uses: "acme/kmx@" + strings.Repeat("f", 40), Version: "v1.0.0-rc.1"}, true},
+		"no version comment":           {step(pin, "check"), generator.Tool{}, false},
+		"a comment that is no version": {step(pin+" # pinned by hand", "check"), generator.Tool{}, false},
+		"a branch, not a SHA":          {step("kustomatrix/kustomatrix@main # v0.7.0", "check"), generator.Tool{}, false},
+		"no check step":                {step(pin+" # v0.7.0", "affected"), generator.Tool{}, false},
+		"no plan job":                  {"jobs:\n  other:\n    steps: []\n", generator.Tool{}, false},
+		"not YAML":                     {"jobs: [\n", generator.Tool{}, false},
+		"empty":                        {"", generator.Tool{}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, ok := generator.RecordedTool([]byte(tc.workflow))
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("RecordedTool = %+v, %t; want %+v, %t", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}

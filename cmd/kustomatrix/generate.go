@@ -14,6 +14,7 @@ func newGenerateCommand(s *streams) *cobra.Command {
 	var o repoOptions
 	var failOnChange bool
 	var lockTimeout time.Duration
+	var updateTool bool
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write the generated workflows, actions and path filters",
@@ -33,12 +34,31 @@ Concurrent runs on one repository are serialised by a lock (flock) on
 .git/` + generator.LockFile + ` (outside git, a file in the temporary
 directory): a run that finds it held says which process holds it and waits
 up to --lock-timeout, then fails (exit 3). The kernel releases the lock when
-its holder ends, even killed.`,
+its holder ends, even killed.
+
+The tool pin the files carry (uses: <owner/repo>@<sha> # <version>) is
+tool: of the configuration when set; otherwise the pin the generated caller
+workflow already carries, so that every kustomatrix that renders the files
+(this one, the pre-commit hook's, the pinned one in the plan job's check)
+renders the same pin; otherwise, for a new pipeline or with --update-tool,
+the default pin of this build (a build from source only: a release binary
+cannot name its own release commit and asks for tool:).`,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			repo, dir, err := o.load(s)
 			if err != nil {
 				return err
+			}
+			if updateTool {
+				repo.Config.UseDefaultTool()
+			}
+			if err := checkToolPin(repo.Config); err != nil {
+				return err
+			}
+			if version != "" && repo.Config.Tool.Version != version {
+				fmt.Fprintf(s.err, "kustomatrix: warning: this is kustomatrix %s; the generated workflows run %s (%s, from %s): "+
+					"the plan job's check renders with that one, so generate with the same release or set tool: in %s\n",
+					version, repo.Config.Tool.Version, repo.Config.Tool.Uses, repo.Config.ToolSource(), generator.ConfigFile)
 			}
 			files, err := generator.Render(repo)
 			if err != nil {
@@ -76,6 +96,7 @@ its holder ends, even killed.`,
 	o.register(cmd, true)
 	cmd.Flags().BoolVar(&failOnChange, "fail-on-change", false, "exit 1 when any file was written or removed (for pre-commit)")
 	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", time.Minute, "how long to wait for another generate on this repository to finish (0: fail at once)")
+	cmd.Flags().BoolVar(&updateTool, "update-tool", false, "pin the workflows to this build's default tool pin instead of the one they carry (no effect when the configuration sets tool:)")
 	return cmd
 }
 
@@ -170,6 +191,9 @@ func ioFailure(err error) error {
 // renderDrift renders a scanned repository's pipeline and compares it with
 // what is committed, writing nothing: check and sync both do this.
 func renderDrift(repo *generator.Repo, dir string) ([]generator.File, []generator.Change, error) {
+	if err := checkToolPin(repo.Config); err != nil {
+		return nil, nil, err
+	}
 	files, err := generator.Render(repo)
 	if err != nil {
 		return nil, nil, err

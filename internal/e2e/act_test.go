@@ -324,9 +324,14 @@ func (e *actEnv) run(t *testing.T, repo *scratchRepo, event string, payload map[
 	if fromFork(payload) {
 		secrets = e.forkSecrets
 	}
+	// The pin the generated files carry (generate keeps a recorded one).
+	tool, ok := generator.RecordedTool([]byte(repo.read(".github/workflows/" + cfg.Name + ".yml")))
+	if !ok {
+		t.Fatalf("the generated workflow carries no tool pin")
+	}
 	args := []string{event, "-e", ev, "-W", ".github/workflows/" + cfg.Name + ".yml",
 		"--no-cache-server", "--json", "--secret-file", secrets,
-		"--local-repository", cfg.Tool.Uses + "=" + e.release.dir,
+		"--local-repository", tool.Uses + "=" + e.release.dir,
 		"--env", "KUSTOMATRIX_RELEASE_URL=" + e.releaseURL, "--env", "KUSTOMATRIX_KUBECTL_URL=" + e.kubectlURL,
 		"--local-repository", setupGoPin + "=" + filepath.Join(e.stubs, "setup-go"),
 		"--local-repository", uploadArtifactPin + "=" + filepath.Join(e.stubs, "upload-artifact"),
