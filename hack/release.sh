@@ -15,7 +15,7 @@
 #
 # Same source tree + same Go version => same bytes: CGO_ENABLED=0,
 # -trimpath, -buildvcs=false, no build id, fixed GOAMD64/GOARM64, and the
-# Go version must be the one go.mod names. The commit is not stamped: the
+# Go version go.mod names (GOTOOLCHAIN=<it>: any go since 1.21 fetches it). The commit is not stamped: the
 # release commit adds the sums after the build, and the bytes must not
 # depend on it.
 set -euo pipefail
@@ -49,9 +49,12 @@ if [[ ! "$version" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
   exit 2
 fi
 want_go="go$(sed -n 's/^go \([0-9.]*\)$/\1/p' go.mod)"
-have_go="$(GOTOOLCHAIN=local go env GOVERSION)"
+# Any go command since 1.21 runs exactly go.mod's release under
+# GOTOOLCHAIN=<version> (fetched once through the module proxy when it is
+# not the local one), so the bytes do not depend on the Go installed.
+have_go="$(GOTOOLCHAIN="$want_go" go env GOVERSION 2>/dev/null || true)"
 if [ "$have_go" != "$want_go" ]; then
-  echo "hack/release.sh: go.mod names $want_go, this is $have_go: the bytes would not reproduce" >&2
+  echo "hack/release.sh: go.mod names $want_go, and GOTOOLCHAIN=$want_go gives ${have_go:-nothing} (no network to fetch it?): the bytes would not reproduce" >&2
   exit 2
 fi
 
@@ -74,7 +77,7 @@ for p in "${platforms[@]}"; do
       ;;
   esac
   echo "hack/release.sh: building kustomatrix $version for $os/$arch"
-  env -u GOFLAGS -u GOEXPERIMENT CGO_ENABLED=0 GOTOOLCHAIN=local GOOS="$os" GOARCH="$arch" GOAMD64=v1 GOARM64=v8.0 \
+  env -u GOFLAGS -u GOEXPERIMENT CGO_ENABLED=0 GOTOOLCHAIN="$want_go" GOOS="$os" GOARCH="$arch" GOAMD64=v1 GOARM64=v8.0 \
     go build -mod=readonly -trimpath -buildvcs=false \
     -ldflags "-s -w -buildid= -X main.version=$version" \
     -o "$dist/kustomatrix_${os}_${arch}" ./cmd/kustomatrix
