@@ -95,9 +95,35 @@ fetch() {
     exit 1
   fi
   chmod 0755 "$part"
+  # The marker of a source build made earlier in the job names that build's
+  # tree, not this download: a later step must not reuse the download as it.
+  rm -f "$bindir/$name.tree"
   mv -f "$part" "$bindir/$name"
   published=1
   echo "$tool: verified SHA-256 $got"
+}
+
+# adopt PATH WANT copies the verified binary at PATH (found on PATH) into
+# $bindir, verifying the copy: only $bindir goes on PATH, never the whole
+# directory it was found in, and later builds into $bindir never write
+# through to it.
+adopt() {
+  local part got
+  if [ "$1" = "$bindir/$tool" ]; then
+    return 0
+  fi
+  mkdir -p "$bindir"
+  part="$(mktemp "$bindir/.$tool.XXXXXX")"
+  cp "$1" "$part"
+  got="$(sum_of "$part")"
+  if [ "$got" != "$2" ]; then
+    rm -f "$part"
+    echo "::error::$tool: the copy of $1 has SHA-256 $got, not $2 (changed while copied?)"
+    exit 1
+  fi
+  chmod 0755 "$part"
+  rm -f "$bindir/$tool.tree"
+  mv -f "$part" "$bindir/$tool"
 }
 
 # on_path WANT prints the tool on PATH when its SHA-256 is WANT.
@@ -144,7 +170,8 @@ case "$tool" in
     fi
     if p="$(on_path "$want")" && [ -n "$p" ]; then
       echo "kustomatrix: using $p (SHA-256 of release $version $asset)"
-      output "$p"
+      adopt "$p" "$want"
+      output "$bindir/kustomatrix"
       exit 0
     fi
     base="${KUSTOMATRIX_RELEASE_URL:-https://github.com/kustomatrix/kustomatrix/releases/download/$version/}"
@@ -165,7 +192,8 @@ case "$tool" in
     fi
     if p="$(on_path "$want")" && [ -n "$p" ]; then
       echo "kubectl: using $p (SHA-256 of kubectl $version $os/$arch)"
-      output "$p"
+      adopt "$p" "$want"
+      output "$bindir/kubectl"
       exit 0
     fi
     base="${KUSTOMATRIX_KUBECTL_URL:-https://dl.k8s.io/release}"

@@ -106,7 +106,7 @@ func installIn(t *testing.T, tmp, tree, tool, url, path string) installRun {
 func systemPath(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, tool := range []string{"bash", "curl", "sha256sum", "awk", "cut", "tr", "uname", "dirname", "mktemp", "chmod", "mv", "rm", "mkdir", "cat", "find", "sort", "xargs", "git"} {
+	for _, tool := range []string{"bash", "curl", "sha256sum", "awk", "cut", "tr", "uname", "dirname", "mktemp", "chmod", "mv", "rm", "mkdir", "cat", "find", "sort", "xargs", "git", "cp"} {
 		p, err := exec.LookPath(tool)
 		if err != nil {
 			t.Fatalf("%s: %v", tool, err)
@@ -206,9 +206,34 @@ func TestInstallKustomatrix(t *testing.T) {
 		onPath := t.TempDir()
 		write(t, onPath, "kustomatrix", fakeTool)
 		srv, n := server(t, fakeTool)
-		r := install(t, actionTree(t, true), "kustomatrix", srv.URL, onPath+":"+sys)
-		if r.code != 0 || r.output != "bin="+filepath.Join(onPath, "kustomatrix")+"\n" || n.Load() != 0 {
+		tmp := t.TempDir()
+		r := installIn(t, tmp, actionTree(t, true), "kustomatrix", srv.URL, onPath+":"+sys)
+		if r.code != 0 || r.output != "bin="+filepath.Join(r.bindir, "kustomatrix")+"\n" || n.Load() != 0 {
 			t.Fatalf("exit %d, output %q, %d downloads\n%s", r.code, r.output, n.Load(), r.out)
+		}
+		// A verified copy: only the action's own directory goes on PATH,
+		// not the one the binary was found in.
+		if b, err := os.ReadFile(filepath.Join(r.bindir, "kustomatrix")); err != nil || string(b) != fakeTool {
+			t.Fatalf("the copy: %v %q", err, b)
+		}
+		if p, _ := os.ReadFile(filepath.Join(tmp, "path")); string(p) != r.bindir+"\n" {
+			t.Fatalf("GITHUB_PATH got %q, want only %s", p, r.bindir)
+		}
+	})
+	t.Run("a download is never reused as a source build of another tree", func(t *testing.T) {
+		// Steps of one job: a source build of tree X (marker), then release
+		// R downloaded over it, then X again must build, not reuse R's binary.
+		tmp := t.TempDir()
+		other := actionTree(t, false)
+		write(t, tmp, "kustomatrix-bin/kustomatrix", "#!/bin/sh\necho build-of-x\n")
+		os.Chmod(filepath.Join(tmp, "kustomatrix-bin", "kustomatrix"), 0o755)
+		write(t, tmp, "kustomatrix-bin/kustomatrix.tree", mustDigest(t, other)+"\n")
+		if r := installIn(t, tmp, actionTree(t, true), "kustomatrix", good.URL, sys); r.code != 0 || r.output == "" {
+			t.Fatalf("release download: exit %d, output %q\n%s", r.code, r.output, r.out)
+		}
+		os.Remove(filepath.Join(tmp, "output"))
+		if r := installIn(t, tmp, other, "kustomatrix", good.URL, sys); r.code != 0 || r.output != "" || strings.Contains(r.out, "reusing") {
+			t.Fatalf("tree X after the download: exit %d, output %q (want a build from source)\n%s", r.code, r.output, r.out)
 		}
 	})
 	t.Run("another binary on PATH is ignored", func(t *testing.T) {
@@ -248,7 +273,7 @@ func TestInstallKubectl(t *testing.T) {
 	onPath := t.TempDir()
 	write(t, onPath, "kubectl", fakeTool)
 	r = install(t, actionTree(t, false), "kubectl", tampered.URL, onPath+":"+sys)
-	if r.code != 0 || r.output != "bin="+filepath.Join(onPath, "kubectl")+"\n" {
+	if r.code != 0 || r.output != "bin="+filepath.Join(r.bindir, "kubectl")+"\n" {
 		t.Fatalf("pinned kubectl on PATH: exit %d, output %q\n%s", r.code, r.output, r.out)
 	}
 	write(t, onPath, "kubectl", "#!/bin/sh\n")
