@@ -10,7 +10,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// releaseStep is the shell of the release workflow's step that decides
+// releaseStep is the shell of the release workflow's step (in its
+// read-only build job) that decides
 // which commit is released under which tag, read from the workflow itself.
 func releaseStep(t *testing.T) string {
 	t.Helper()
@@ -26,7 +27,7 @@ func releaseStep(t *testing.T) string {
 	if err := yaml.Unmarshal(data, &wf); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range wf.Jobs["release"].Steps {
+	for _, st := range wf.Jobs["build"].Steps {
 		if st.ID == "release" {
 			return st.Run
 		}
@@ -59,15 +60,19 @@ func commit(t *testing.T, dir string, files map[string]string, msg string) strin
 // TestReleaseWorkflowFindsTheReleaseCommit runs the release workflow's
 // decision step in real repositories: on a push to main the release is the
 // newest commit that changed the sums (even when later commits came in the
-// same push), under hack/release/VERSION at that commit; an existing tag
-// is never moved; a tag push must name the tree's version.
+// same push), under hack/release/VERSION at that commit, and only when main's
+// pin names it (a squash or rebase merge rewrites it); an existing tag is
+// never moved; a tag push must name the tree's version.
 func TestReleaseWorkflowFindsTheReleaseCommit(t *testing.T) {
 	step := releaseStep(t)
 	repo := t.TempDir()
 	git(t, repo, "init", "-q", "-b", "main")
 	commit(t, repo, map[string]string{VersionFile: "v0.7.0\n", "main.go": "package main\n"}, "source")
 	released := commit(t, repo, map[string]string{SumsFile: "sums\n"}, "release")
-	head := commit(t, repo, map[string]string{"generator/tool.go": "pin\n"}, "move the pin")
+	pin := func(sha string) map[string]string {
+		return map[string]string{"generator/tool.go": "\tDefaultToolUses    = \"kustomatrix/kustomatrix@" + sha + "\"\n"}
+	}
+	head := commit(t, repo, pin(released), "move the pin")
 
 	run := func(refType, refName string) (map[string]string, string, int) {
 		t.Helper()
@@ -111,10 +116,16 @@ func TestReleaseWorkflowFindsTheReleaseCommit(t *testing.T) {
 	if o, log, code := run("tag", "v0.8.0"); code == 0 || o["commit"] != "" || !strings.Contains(log, "::error::tag v0.8.0, but hack/release/VERSION says v0.7.0") {
 		t.Fatalf("a tag push naming another version: exit %d, outputs %v\n%s", code, o, log)
 	}
+	// A squash or rebase merge: main's pin names a commit main lacks.
+	squashed := commit(t, repo, map[string]string{SumsFile: "sums 2\n", "generator/tool.go": "\tDefaultToolUses    = \"kustomatrix/kustomatrix@" + strings.Repeat("5", 40) + "\"\n"}, "squashed release and pin move")
+	head = squashed
+	if o, log, code := run("branch", "main"); code == 0 || o["commit"] != "" || !strings.Contains(log, "::error::generator/tool.go on main does not pin the release commit "+squashed) {
+		t.Fatalf("a squashed release: exit %d, outputs %v\n%s", code, o, log)
+	}
 	write(t, repo, VersionFile, "0.7\n")
 	git(t, repo, "commit", "-q", "-am", "bad version")
-	commit(t, repo, map[string]string{SumsFile: "sums 2\n"}, "release 2")
-	head = git(t, repo, "rev-parse", "HEAD")
+	release3 := commit(t, repo, map[string]string{SumsFile: "sums 3\n"}, "release 3")
+	head = commit(t, repo, pin(release3), "move the pin 3")
 	if o, log, code := run("branch", "main"); code == 0 || o["commit"] != "" || !strings.Contains(log, "holds '0.7', want vX.Y.Z") {
 		t.Fatalf("a malformed version: exit %d, outputs %v\n%s", code, o, log)
 	}
