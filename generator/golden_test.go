@@ -174,6 +174,6 @@ func TestExampleIsUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range changes {
-		t.Errorf("testdata/example: %s %s; run: go run ./cmd/kustomatrix generate --repo testdata/example\n%s", c.Kind, c.Path, c.Diff)
+		t.Errorf("testdata/example: %s %s; run: go run ./cmd/kustomatrix generate --update-tool --repo testdata/example\n%s", c.Kind, c.Path, c.Diff)
 	}
 }

@@ -15,9 +15,30 @@ import (
 // The release process moves it forward; a repository can pin its own with
 // tool.uses and tool.version in the configuration.
 const (
-	DefaultToolUses    = "kustomatrix/kustomatrix@ffeb459674db72d1cdf10c768c63266d9ac6dfd8"
-	DefaultToolVersion = "v0.7.0"
+	DefaultToolUses    = "kustomatrix/kustomatrix@5aaf3e55f9630050a9c378a970d397f400ab7f6d"
+	DefaultToolVersion = "v0.6.0"
 )
+
+// SourceVersion is the release this source is, or last was:
+// hack/release/VERSION (TestSourceVersion keeps the two equal). Cutting a
+// release raises it before the release commit exists, so the release
+// commit's own DefaultToolVersion is always the release before it: while
+// the two differ, this is a release commit's source, and no build of it
+// renders the default pin (DefaultIsThisRelease).
+const SourceVersion = "v0.7.0"
+
+// DefaultIsThisRelease reports whether DefaultToolUses names the release
+// of this very source (SourceVersion): true on main between releases,
+// false in the source of a release commit, whose builds — the release
+// binaries, the pre-commit hook at that commit, go install @version — must
+// find their own release commit instead.
+func DefaultIsThisRelease() bool { return SourceVersion == DefaultToolVersion }
+
+// ToolRepository is the owner/repo of DefaultToolUses.
+func ToolRepository() string {
+	repo, _, _ := strings.Cut(DefaultToolUses, "@")
+	return repo
+}
 
 // RecordedTool reads the tool pin a generated caller workflow carries: the
 // uses: of the plan job's step that runs `command: check` (every generated
@@ -65,8 +86,8 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 
 // KeepRecordedTool makes the tool pin the one the repository's generated
 // caller workflow already carries (RecordedTool of its workflowPath in
-// fsys under root) when the configuration names no tool: ToolSource says
-// which pin it is. The pin is the repository's state, like a lock file:
+// fsys under root), when that is a pin of ToolRepository and the
+// configuration names no tool: ToolSource says which pin it is. The pin is the repository's state, like a lock file:
 // whichever kustomatrix renders the files — a developer's, the pre-commit
 // hook's, or the one the pinned action itself runs in the plan job's check
 // — renders the same pin, so a pin never drifts by itself. (A binary cannot
@@ -83,10 +104,24 @@ func (c *Config) KeepRecordedTool(fsys filesys.FileSystem, root string) {
 	if err != nil {
 		return
 	}
-	if t, ok := RecordedTool(data); ok {
+	// Only a pin of kustomatrix's own repository is kept: a fork (or any
+	// other action) must be named in the configuration, where a change is
+	// reviewed as one, not slipped into a generated line.
+	if t, ok := RecordedTool(data); ok && strings.HasPrefix(t.Uses, ToolRepository()+"@") {
 		c.Tool = t
 		c.toolSource = ToolRecorded
 	}
+}
+
+// UseReleaseTool sets the tool pin to t, the release commit of this build
+// found on GitHub (ToolSource ToolFromRelease), unless the configuration or
+// the generated files name one.
+func (c *Config) UseReleaseTool(t Tool) {
+	if c.ToolSource() != ToolFromDefault {
+		return
+	}
+	c.Tool = t
+	c.toolSource = ToolFromRelease
 }
 
 // Where the tool pin of a configuration comes from (Config.ToolSource).
@@ -94,6 +129,7 @@ const (
 	ToolFromConfig  = "config"   // tool: in the configuration file
 	ToolFromDefault = "default"  // DefaultToolUses, compiled in
 	ToolRecorded    = "recorded" // the pin the generated files already carry
+	ToolFromRelease = "release"  // this build's release commit, found on GitHub
 )
 
 // ToolSource says where c.Tool comes from: ToolFromConfig, ToolFromDefault

@@ -40,9 +40,13 @@ The tool pin the files carry (uses: <owner/repo>@<sha> # <version>) is
 tool: of the configuration when set; otherwise the pin the generated caller
 workflow already carries, so that every kustomatrix that renders the files
 (this one, the pre-commit hook's, the pinned one in the plan job's check)
-renders the same pin; otherwise, for a new pipeline or with --update-tool,
-the default pin of this build (a build from source only: a release binary
-cannot name its own release commit and asks for tool:).`,
+renders the same pin (a pin of kustomatrix/kustomatrix only: a fork's must
+be in the configuration); otherwise, for a new pipeline or with
+--update-tool, the default pin of this build, when that is this build's own
+release. A release binary, and any build of a release commit's source,
+cannot carry its own release commit: it looks it up on GitHub (the commit
+the release's tag names, checked against its VERSION and, for a release
+binary, its SHA-256 sums), and without it asks for tool:.`,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			repo, dir, err := o.load(s)
@@ -52,13 +56,13 @@ cannot name its own release commit and asks for tool:).`,
 			if updateTool {
 				repo.Config.UseDefaultTool()
 			}
-			if err := checkToolPin(repo.Config); err != nil {
+			if err := settleToolPin(s, repo.Config); err != nil {
 				return err
 			}
-			if version != "" && repo.Config.Tool.Version != version {
-				fmt.Fprintf(s.err, "kustomatrix: warning: this is kustomatrix %s; the generated workflows run %s (%s, from %s): "+
-					"the plan job's check renders with that one, so generate with the same release or set tool: in %s\n",
-					version, repo.Config.Tool.Version, repo.Config.Tool.Uses, repo.Config.ToolSource(), generator.ConfigFile)
+			if this := thisRelease(); repo.Config.Tool.Version != this {
+				fmt.Fprintf(s.err, "kustomatrix: warning: this is kustomatrix %s; the generated workflows run %s (%s, %s): "+
+					"the plan job's check renders with that one, so generate with the same release, generate --update-tool, or set tool: in %s\n",
+					this, repo.Config.Tool.Version, repo.Config.Tool.Uses, toolOrigin[repo.Config.ToolSource()], generator.ConfigFile)
 			}
 			files, err := generator.Render(repo)
 			if err != nil {
@@ -117,7 +121,7 @@ does not allow ([remote-refused]): every build would refuse it.`,
 			if err != nil {
 				return err
 			}
-			_, changes, err := renderDrift(repo, dir)
+			_, changes, err := renderDrift(s, repo, dir)
 			if err != nil {
 				return err
 			}
@@ -190,8 +194,8 @@ func ioFailure(err error) error {
 
 // renderDrift renders a scanned repository's pipeline and compares it with
 // what is committed, writing nothing: check and sync both do this.
-func renderDrift(repo *generator.Repo, dir string) ([]generator.File, []generator.Change, error) {
-	if err := checkToolPin(repo.Config); err != nil {
+func renderDrift(s *streams, repo *generator.Repo, dir string) ([]generator.File, []generator.Change, error) {
+	if err := settleToolPin(s, repo.Config); err != nil {
 		return nil, nil, err
 	}
 	files, err := generator.Render(repo)

@@ -216,22 +216,6 @@ func loadConfig(dir string) (*generator.Config, error) {
 	return cfg, nil
 }
 
-// checkToolPin refuses to render the generated files with a release build's
-// compiled default pin: a release binary cannot carry its own release
-// commit (that commit holds the binary's sums), so its DefaultToolUses is
-// an older commit, whose kustomatrix would render other files in the plan
-// job's check. The pin then comes from the configuration or from the
-// generated files (KeepRecordedTool). Builds from source (unstamped) use
-// the default of their source.
-func checkToolPin(cfg *generator.Config) error {
-	if version == "" || cfg.ToolSource() != generator.ToolFromDefault {
-		return nil
-	}
-	return usageError("kustomatrix %s cannot name its own release commit (that commit holds this binary's SHA-256), and %s names no tool: set\n"+
-		"  tool:\n    uses: kustomatrix/kustomatrix@<the commit tagged %s>\n    version: %s\n"+
-		"in %s (the README's \"Installing the tool\" lists each release's commit)", version, generator.ConfigFile, version, version, generator.ConfigFile)
-}
-
 // committedRepo is the repository as its committed paths file records it
 // (targets, closures, services), read without scanning; when the file is
 // missing or not in the generated form, a scan (whose diagnostics, if

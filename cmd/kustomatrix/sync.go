@@ -36,7 +36,7 @@ GITHUB_TOKEN change workflow files.`,
 			if repo.Config.Sync.TokenSecret == "" {
 				return usageError("sync is off: set sync.tokenSecret in %s", generator.ConfigFile)
 			}
-			files, changes, err := renderDrift(repo, dir)
+			files, changes, err := renderDrift(s, repo, dir)
 			if err != nil {
 				return err
 			}
