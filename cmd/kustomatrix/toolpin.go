@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,41 +18,104 @@ import (
 // toolPinTimeout bounds the GitHub lookup of a build's release commit.
 const toolPinTimeout = 30 * time.Second
 
-// settleToolPin makes sure the files are never rendered with a compiled
-// default pin that is not this build's release. A binary cannot carry its
-// own release commit (that commit holds the binary's SHA-256), so the
-// DefaultToolUses of a release commit's source is the release before it,
-// whose kustomatrix would render other files in the plan job's check. When
-// the pin comes from neither the configuration nor the generated files
-// (Config.KeepRecordedTool) and this is such a build — a release binary
-// (stamped version), or any build of a release commit's source
-// (generator.DefaultIsThisRelease) — the release commit is looked up on
-// GitHub: the commit the release's tag names, whose hack/release/VERSION is
-// that release and, for a release binary, whose hack/release/SHA256SUMS
-// lists this binary's SHA-256. Without it (offline, say), it fails saying
-// what to write in the configuration. GITHUB_API_URL and GITHUB_TOKEN are
-// used when set (the lookup works without a token).
+// settleToolPin makes sure the files are never rendered, unsaid, with a
+// compiled default pin that is not this build's release. A binary cannot
+// carry its own release commit (that commit holds the binary's SHA-256), so
+// the DefaultToolUses of a release commit's source is the release before
+// it, whose kustomatrix would render other files in the plan job's check.
+// When the pin comes from neither the configuration nor the generated files
+// (Config.KeepRecordedTool) and this is a release binary (stamped version)
+// or a build of a release commit's source (generator.DefaultIsThisRelease
+// false), the pin is this build's own commit:
+//
+//   - a release binary: the commit GitHub's tag of its version names, whose
+//     hack/release/VERSION is that version and whose hack/release/SHA256SUMS
+//     lists this binary's SHA-256 — or, offline, an error saying what to
+//     write in the configuration;
+//   - a build from a clean checkout (the pre-commit hook's go install): the
+//     commit the go command stamped (vcs.revision), offline;
+//   - go install ...@vX.Y.Z (module version, no VCS stamp): the commit the
+//     tag names, checked against its VERSION — or, offline, an error;
+//   - any other build (go run, a test binary, a dirty tree): the default,
+//     with a warning.
+//
+// GITHUB_API_URL and GITHUB_TOKEN are used when set; no token is needed.
 func settleToolPin(s *streams, cfg *generator.Config) error {
-	if cfg.ToolSource() != generator.ToolFromDefault || (version == "" && generator.DefaultIsThisRelease()) {
+	if cfg.ToolSource() != generator.ToolFromDefault || (version == "" && defaultIsThisRelease()) {
 		return nil
 	}
-	tag := version
-	if tag == "" {
-		tag = generator.SourceVersion
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), toolPinTimeout)
-	defer cancel()
-	tool, err := releaseTool(ctx, tag)
-	if err != nil {
-		return usageError("kustomatrix %s cannot name its own release commit offline (that commit holds the release's SHA-256 sums), "+
-			"the generated files carry no pin, and %s names no tool:; looking it up on GitHub failed: %v\nset\n"+
-			"  tool:\n    uses: %s@<the commit tagged %s>\n    version: %s\nin %s (the README's \"Releases\" table lists each release's commit)",
-			tag, generator.ConfigFile, err, generator.ToolRepository(), tag, tag, generator.ConfigFile)
+	bi, _ := readBuildInfo()
+	src := buildSource(bi)
+	var tool generator.Tool
+	switch {
+	case version == "" && src.revision != "":
+		tool = generator.Tool{Uses: generator.ToolRepository() + "@" + src.revision, Version: generator.SourceVersion}
+		fmt.Fprintf(s.err, "kustomatrix: pinned the workflows to %s # %s, the commit this kustomatrix was built from\n", tool.Uses, tool.Version)
+	case version == "" && src.module == "":
+		fmt.Fprintf(s.err, "kustomatrix: warning: this build of the %s source cannot tell which commit it is (no version, no VCS stamp): "+
+			"the workflows get %s # %s, the release before it, whose check may render other files; set tool: in %s\n",
+			generator.SourceVersion, generator.DefaultToolUses, generator.DefaultToolVersion, generator.ConfigFile)
+		return nil
+	default:
+		tag := version
+		if tag == "" {
+			tag = src.module
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), toolPinTimeout)
+		defer cancel()
+		var err error
+		if tool, err = releaseTool(ctx, tag); err != nil {
+			return usageError("kustomatrix %s cannot name its own release commit offline (that commit holds the release's SHA-256 sums), "+
+				"the generated files carry no pin, and %s names no tool:; looking it up on GitHub failed: %v\nset\n"+
+				"  tool:\n    uses: %s@<the commit tagged %s>\n    version: %s\nin %s (the README's \"Releases\" table lists each release's commit)",
+				tag, generator.ConfigFile, err, generator.ToolRepository(), tag, tag, generator.ConfigFile)
+		}
+		fmt.Fprintf(s.err, "kustomatrix: pinned the workflows to %s # %s, the commit %s's tag %s names\n", tool.Uses, tool.Version, generator.ToolRepository(), tag)
 	}
 	cfg.UseReleaseTool(tool)
-	fmt.Fprintf(s.err, "kustomatrix: pinned the workflows to %s # %s, the commit %s's tag %s names\n", tool.Uses, tool.Version, generator.ToolRepository(), tag)
 	return nil
 }
+
+// Seams for the tests, which run in a build of main's source.
+var (
+	defaultIsThisRelease = generator.DefaultIsThisRelease
+	readBuildInfo        = debug.ReadBuildInfo
+)
+
+// builtFrom is what the go command recorded of a build's source: the
+// commit of a clean checkout, or the module version of go install @vX.
+type builtFrom struct {
+	revision string // vcs.revision when vcs.modified is false
+	module   string // the main module's version when it is a release (vX.Y.Z)
+}
+
+var releaseVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`)
+
+func buildSource(bi *debug.BuildInfo) builtFrom {
+	var b builtFrom
+	if bi == nil {
+		return b
+	}
+	if releaseVersion.MatchString(bi.Main.Version) {
+		b.module = bi.Main.Version
+	}
+	var rev string
+	modified := true
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "vcs.revision":
+			rev = kv.Value
+		case "vcs.modified":
+			modified = kv.Value != "false"
+		}
+	}
+	if !modified && fullSHA.MatchString(rev) {
+		b.revision = rev
+	}
+	return b
+}
+
+var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // releaseTool finds the release commit of tag in generator.ToolRepository
 // and checks it: its hack/release/VERSION is tag, and for a release binary

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -154,4 +155,68 @@ func TestReleaseBuildToolPin(t *testing.T) {
 			t.Fatalf("a pin of another release: exit %d\n%s", code, stderr)
 		}
 	})
+}
+
+// TestReleaseSourceToolPin runs generate as builds of a release commit's
+// source that are not release binaries: the pre-commit hook's (a clean
+// checkout: the go command stamps the commit), go install @vX.Y.Z (the
+// module version), and a build that cannot tell (go run, a test binary).
+func TestReleaseSourceToolPin(t *testing.T) {
+	defaultIsThisRelease = func() bool { return false }
+	t.Cleanup(func() { defaultIsThisRelease, readBuildInfo = generator.DefaultIsThisRelease, debug.ReadBuildInfo })
+	owner, repoName, _ := strings.Cut(generator.ToolRepository(), "/")
+	gh := ghtest.Start(t, owner, repoName)
+	t.Setenv("GITHUB_API_URL", gh.URL)
+	t.Setenv("GITHUB_TOKEN", "")
+	tagged := strings.Repeat("e", 40)
+	gh.SetRef("v9.9.9", tagged)
+	gh.SetFile(tagged, release.VersionFile, "v9.9.9\n")
+	rev := strings.Repeat("b", 40)
+
+	for name, tc := range map[string]struct {
+		bi          *debug.BuildInfo
+		pin, stderr string
+		requests    bool
+	}{
+		"a clean checkout": {
+			bi:     &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261130000000-bbbbbbbbbbbb"}, Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: "false"}}},
+			pin:    generator.ToolRepository() + "@" + rev + " # " + generator.SourceVersion,
+			stderr: "the commit this kustomatrix was built from",
+		},
+		"go install at a release": {
+			bi:       &debug.BuildInfo{Main: debug.Module{Version: "v9.9.9"}},
+			pin:      generator.ToolRepository() + "@" + tagged + " # v9.9.9",
+			stderr:   "tag v9.9.9 names",
+			requests: true,
+		},
+		"a dirty checkout": {
+			bi:     &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: "true"}}},
+			pin:    generator.DefaultToolUses + " # " + generator.DefaultToolVersion,
+			stderr: "warning: this build of the " + generator.SourceVersion + " source cannot tell which commit it is",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			readBuildInfo = func() (*debug.BuildInfo, bool) { return tc.bi, true }
+			dir := t.TempDir()
+			for rel, content := range map[string]string{
+				"apps/api/kustomization.yaml": "resources:\n  - cm.yaml\n",
+				"apps/api/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api\n",
+			} {
+				os.MkdirAll(filepath.Dir(filepath.Join(dir, rel)), 0o755)
+				if err := os.WriteFile(filepath.Join(dir, rel), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := len(gh.Requests())
+			var out, errOut bytes.Buffer
+			code := run([]string{"generate", "--repo", dir}, strings.NewReader(""), &out, &errOut)
+			wf, _ := os.ReadFile(filepath.Join(dir, ".github", "workflows", "kustomatrix.yml"))
+			if code != 0 || !strings.Contains(errOut.String(), tc.stderr) || !strings.Contains(string(wf), "uses: "+tc.pin+"\n") {
+				t.Fatalf("exit %d, want pin %s\n%s", code, tc.pin, errOut.String())
+			}
+			if asked := len(gh.Requests()) > before; asked != tc.requests {
+				t.Fatalf("asked GitHub: %t, want %t", asked, tc.requests)
+			}
+		})
+	}
 }
