@@ -24,7 +24,6 @@ const (
 )
 
 var (
-	commitSHA   = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	gitUsername = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`) // kustomize's SCP-style user
 )
 
@@ -186,7 +185,7 @@ func (k Kustomize) refusal(v string) (string, bool) {
 		if ref == "" {
 			ref = r.query.Get("version")
 		}
-		if !commitSHA.MatchString(ref) {
+		if !IsCommitSHA(ref) {
 			return fmt.Sprintf("git ref %q is not pinned to a full 40-character commit SHA (?ref=<sha>): a branch or tag can move", ref), true
 		}
 	}

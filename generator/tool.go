@@ -2,6 +2,7 @@ package generator
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -33,6 +34,13 @@ const SourceVersion = "v0.7.0"
 // binaries, the pre-commit hook at that commit, go install @version — must
 // find their own release commit instead.
 func DefaultIsThisRelease() bool { return SourceVersion == DefaultToolVersion }
+
+// IsCommitSHA reports whether s is a full, lowercase SHA-1 commit id: the
+// only ref that pins a commit (a tag or a short id can be moved or
+// collide).
+func IsCommitSHA(s string) bool { return commitSHA.MatchString(s) }
+
+var commitSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // ToolRepository is the owner/repo of DefaultToolUses.
 func ToolRepository() string {

@@ -109,13 +109,11 @@ func buildSource(bi *debug.BuildInfo) builtFrom {
 			modified = kv.Value != "false"
 		}
 	}
-	if !modified && fullSHA.MatchString(rev) {
+	if !modified && generator.IsCommitSHA(rev) {
 		b.revision = rev
 	}
 	return b
 }
-
-var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // releaseTool finds the release commit of tag in generator.ToolRepository
 // and checks it: its hack/release/VERSION is tag, and for a release binary
