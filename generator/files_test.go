@@ -115,3 +115,29 @@ func TestOrphansBelongToAPipeline(t *testing.T) {
 		t.Fatalf("orphans %q, want %q", orphans, want)
 	}
 }
+
+// TestDriftLineEndings: a generated file checked out with CRLF line endings
+// (core.autocrlf) is generated and up to date when only its line endings
+// differ, and changed (never "not generated") when its content does.
+func TestDriftLineEndings(t *testing.T) {
+	dir := t.TempDir()
+	want := []byte(Header + "\nname: x\non: push\n")
+	crlf := func(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), "\n", "\r\n")) }
+	writeFiles(t, dir, map[string][]byte{
+		".github/workflows/x.yml":   crlf(want),
+		".github/workflows/y.yml":   crlf([]byte(Header + "\nname: old\n")),
+		".github/workflows/z.yml":   []byte(Header + "\r\nname: x\n"),
+		".github/workflows/own.yml": crlf([]byte("# hand-written\n")),
+	})
+	files := []File{{Path: ".github/workflows/x.yml", Content: want}, {Path: ".github/workflows/y.yml", Content: want}, {Path: ".github/workflows/z.yml", Content: []byte(Header + "\nname: x\n")}}
+	changes, err := Drift(dir, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 || changes[0].Path != ".github/workflows/y.yml" || changes[0].Kind != Changed {
+		t.Fatalf("changes %+v; want only y.yml changed", changes)
+	}
+	if _, err := Drift(dir, append(files, File{Path: ".github/workflows/own.yml", Content: want})); err == nil || !strings.Contains(err.Error(), "refusing to overwrite .github/workflows/own.yml") {
+		t.Fatalf("a hand-written CRLF file: %v", err)
+	}
+}

@@ -20,6 +20,14 @@ const (
 	DefaultToolVersion = "v0.6.0"
 )
 
+// Releases are kustomatrix's releases, oldest first: the commits whose
+// hack/release/SHA256SUMS hold the release binaries' sums (README
+// "Releases"). Cutting a release adds it here with the pin move, after the
+// release commit: the source of a release commit lists the releases before
+// it, never itself. The last one is DefaultToolUses # DefaultToolVersion
+// (TestReleasesEndWithTheDefault).
+var Releases = []Tool{}
+
 // SourceVersion is the release this source is, or last was:
 // hack/release/VERSION (TestSourceVersion keeps the two equal). Cutting a
 // release raises it before the release commit exists, so the release
@@ -31,9 +39,21 @@ const SourceVersion = "v0.7.0"
 // DefaultIsThisRelease reports whether DefaultToolUses names the release
 // of this very source (SourceVersion): true on main between releases,
 // false in the source of a release commit, whose builds — the release
-// binaries, the pre-commit hook at that commit, go install @version — must
-// find their own release commit instead.
+// binaries, the pre-commit hook at that commit, go install @version — pin
+// their own commit instead, when they know it.
 func DefaultIsThisRelease() bool { return SourceVersion == DefaultToolVersion }
+
+// KnownTool reports whether t is a pin this build can vouch for: a release
+// in Releases (commit and version as released), or own — the commit this
+// build runs as, "" when unknown — labelled SourceVersion.
+func KnownTool(t Tool, own string) bool {
+	for _, r := range Releases {
+		if t == r {
+			return true
+		}
+	}
+	return own != "" && t == Tool{Uses: ToolRepository() + "@" + own, Version: SourceVersion}
+}
 
 // IsCommitSHA reports whether s is a full, lowercase SHA-1 commit id: the
 // only ref that pins a commit (a tag or a short id can be moved or
@@ -94,17 +114,23 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 
 // KeepRecordedTool makes the tool pin the one the repository's generated
 // caller workflow already carries (RecordedTool of its workflowPath in
-// fsys under root), when that is a pin of ToolRepository and the
-// configuration names no tool: ToolSource says which pin it is. The pin is the repository's state, like a lock file:
-// whichever kustomatrix renders the files — a developer's, the pre-commit
-// hook's, or the one the pinned action itself runs in the plan job's check
-// — renders the same pin, so a pin never drifts by itself. (A binary cannot
-// carry its own release commit: the commit holds the binary's sums. So the
-// compiled DefaultToolUses of the binary at a pin is an older commit, and
-// the plan job's check would otherwise always see the pin changed.)
-// generate --update-tool skips this. A missing or unreadable workflow keeps
-// the default.
-func (c *Config) KeepRecordedTool(fsys filesys.FileSystem, root string) {
+// fsys under root) when the configuration names no tool: and that pin is
+// one this build vouches for (KnownTool; own is the commit it runs as, ""
+// when unknown). ToolSource then says ToolRecorded.
+//
+// The pin is the repository's state, like a lock file: whichever
+// kustomatrix renders the files — a developer's, the pre-commit hook's, the
+// pinned one in the plan job's check — keeps it, so a pin never drifts by
+// itself. (A binary cannot carry its own release commit, which holds the
+// binary's sums: the compiled DefaultToolUses of the kustomatrix at a pin is
+// an older commit, and the plan job's check would otherwise always see the
+// pin changed.) A pin it cannot vouch for — an unknown commit, a fork, a
+// version comment that is not the release's — is not kept, so check shows
+// it as drift and generate puts the build's own pin back: a pull request
+// cannot slip a pin into generated lines past a trusted kustomatrix; other
+// pins belong in the configuration. generate --update-tool skips this. A
+// missing or unreadable workflow keeps the default.
+func (c *Config) KeepRecordedTool(fsys filesys.FileSystem, root, own string) {
 	if c.ToolSource() != ToolFromDefault {
 		return
 	}
@@ -112,24 +138,21 @@ func (c *Config) KeepRecordedTool(fsys filesys.FileSystem, root string) {
 	if err != nil {
 		return
 	}
-	// Only a pin of kustomatrix's own repository is kept: a fork (or any
-	// other action) must be named in the configuration, where a change is
-	// reviewed as one, not slipped into a generated line.
-	if t, ok := RecordedTool(data); ok && strings.HasPrefix(t.Uses, ToolRepository()+"@") {
+	if t, ok := RecordedTool(data); ok && KnownTool(t, own) {
 		c.Tool = t
 		c.toolSource = ToolRecorded
 	}
 }
 
-// UseReleaseTool sets the tool pin to t, the release commit of this build
-// found on GitHub (ToolSource ToolFromRelease), unless the configuration or
-// the generated files name one.
-func (c *Config) UseReleaseTool(t Tool) {
+// UseOwnTool pins the tool to own, the commit this build runs as, labelled
+// SourceVersion (ToolSource ToolFromBuild), unless the configuration or the
+// generated files name a pin.
+func (c *Config) UseOwnTool(own string) {
 	if c.ToolSource() != ToolFromDefault {
 		return
 	}
-	c.Tool = t
-	c.toolSource = ToolFromRelease
+	c.Tool = Tool{Uses: ToolRepository() + "@" + own, Version: SourceVersion}
+	c.toolSource = ToolFromBuild
 }
 
 // Where the tool pin of a configuration comes from (Config.ToolSource).
@@ -137,11 +160,11 @@ const (
 	ToolFromConfig  = "config"   // tool: in the configuration file
 	ToolFromDefault = "default"  // DefaultToolUses, compiled in
 	ToolRecorded    = "recorded" // the pin the generated files already carry
-	ToolFromRelease = "release"  // this build's release commit, found on GitHub
+	ToolFromBuild   = "build"    // the commit this build runs as
 )
 
-// ToolSource says where c.Tool comes from: ToolFromConfig, ToolFromDefault
-// or ToolRecorded.
+// ToolSource says where c.Tool comes from: ToolFromConfig, ToolFromDefault,
+// ToolRecorded or ToolFromBuild.
 func (c *Config) ToolSource() string {
 	if c.toolSource == "" {
 		return ToolFromConfig

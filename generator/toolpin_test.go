@@ -232,3 +232,53 @@ func TestSourceVersion(t *testing.T) {
 		t.Fatalf("generator.SourceVersion is %s, %s says %s: cutting a release sets both", generator.SourceVersion, release.VersionFile, v)
 	}
 }
+
+// TestReleasesEndWithTheDefault: between releases the default pin is the
+// newest release; in a release commit's source, the newest before it.
+func TestReleasesEndWithTheDefault(t *testing.T) {
+	n := len(generator.Releases)
+	if n == 0 {
+		if generator.DefaultIsThisRelease() {
+			t.Fatal("no release is listed, yet the default pin claims to be this source's release")
+		}
+		return
+	}
+	last := generator.Releases[n-1]
+	if last != (generator.Tool{Uses: generator.DefaultToolUses, Version: generator.DefaultToolVersion}) {
+		t.Fatalf("the newest release %s # %s is not the default pin %s # %s", last.Uses, last.Version, generator.DefaultToolUses, generator.DefaultToolVersion)
+	}
+	seen := map[string]bool{}
+	for _, r := range generator.Releases {
+		_, sha, _ := strings.Cut(r.Uses, "@")
+		if !strings.HasPrefix(r.Uses, generator.ToolRepository()+"@") || !generator.IsCommitSHA(sha) || seen[r.Version] {
+			t.Errorf("release %s # %s: want %s@<commit>, each version once", r.Uses, r.Version, generator.ToolRepository())
+		}
+		seen[r.Version] = true
+	}
+}
+
+func TestKnownTool(t *testing.T) {
+	old := generator.Releases
+	t.Cleanup(func() { generator.Releases = old })
+	repo := generator.ToolRepository()
+	rel := generator.Tool{Uses: repo + "@" + strings.Repeat("1", 40), Version: "v0.1.0"}
+	generator.Releases = []generator.Tool{rel}
+	own := strings.Repeat("2", 40)
+	for name, tc := range map[string]struct {
+		tool generator.Tool
+		own  string
+		want bool
+	}{
+		"a release":                    {rel, "", true},
+		"a release, relabelled":        {generator.Tool{Uses: rel.Uses, Version: "v0.2.0"}, "", false},
+		"its own commit":               {generator.Tool{Uses: repo + "@" + own, Version: generator.SourceVersion}, own, true},
+		"its own commit, relabelled":   {generator.Tool{Uses: repo + "@" + own, Version: "v0.0.9"}, own, false},
+		"its own commit, unknown":      {generator.Tool{Uses: repo + "@" + own, Version: generator.SourceVersion}, "", false},
+		"an unknown commit":            {generator.Tool{Uses: repo + "@" + strings.Repeat("3", 40), Version: "v0.1.0"}, own, false},
+		"a fork at a release's commit": {generator.Tool{Uses: "acme/kustomatrix@" + strings.Repeat("1", 40), Version: "v0.1.0"}, "", false},
+	} {
+		if got := generator.KnownTool(tc.tool, tc.own); got != tc.want {
+			t.Errorf("%s: KnownTool(%+v, %q) = %t, want %t", name, tc.tool, tc.own, got, tc.want)
+		}
+	}
+}

@@ -212,7 +212,7 @@ func loadConfig(dir string) (*generator.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.KeepRecordedTool(filesys.MakeFsOnDisk(), dir)
+	cfg.KeepRecordedTool(filesys.MakeFsOnDisk(), dir, ownCommit())
 	return cfg, nil
 }
 

@@ -42,8 +42,7 @@ func FromEnv() (*Client, error) {
 	return New(os.Getenv("GITHUB_API_URL"), token, owner, repo, nil)
 }
 
-// New builds a client for an API base URL ("" for github.com). token may
-// be empty (anonymous: public repositories, 60 requests an hour). httpClient
+// New builds a client for an API base URL ("" for github.com). httpClient
 // may be nil; its transport gains retries either way.
 func New(apiURL, token, owner, repo string, httpClient *http.Client) (*Client, error) {
 	if httpClient == nil {
@@ -52,12 +51,7 @@ func New(apiURL, token, owner, repo string, httpClient *http.Client) (*Client, e
 	hc := *httpClient
 	rt := &retryTransport{base: hc.Transport, sleep: sleepCtx}
 	hc.Transport = rt
-	gh := github.NewClient(&hc)
-	if token != "" {
-		// Anonymous reads of public repositories need no token; an empty
-		// bearer token would be refused.
-		gh = gh.WithAuthToken(token)
-	}
+	gh := github.NewClient(&hc).WithAuthToken(token)
 	if apiURL != "" && strings.TrimRight(apiURL, "/") != "https://api.github.com" {
 		u := strings.TrimRight(apiURL, "/") + "/"
 		var err error

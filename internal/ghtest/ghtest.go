@@ -11,18 +11,15 @@
 package ghtest
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 )
@@ -55,35 +52,6 @@ type GitHub struct {
 	nextComment int64
 	deployments []*Deployment
 	requests    []string
-	refs        map[string]string // ref -> commit SHA
-	files       map[string]string // commit + ":" + path -> content
-}
-
-// SetRef makes ref (a tag name, say) name commit.
-func (g *GitHub) SetRef(ref, commit string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.refs == nil {
-		g.refs = map[string]string{}
-	}
-	g.refs[ref] = commit
-}
-
-// DeleteRef makes ref unknown.
-func (g *GitHub) DeleteRef(ref string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	delete(g.refs, ref)
-}
-
-// SetFile serves content as the file at path in commit.
-func (g *GitHub) SetFile(commit, path, content string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.files == nil {
-		g.files = map[string]string{}
-	}
-	g.files[commit+":"+path] = content
 }
 
 // Start serves a fake GitHub for owner/repo until the test ends.
@@ -103,8 +71,6 @@ var (
 	deployments   = regexp.MustCompile(`^/repos/([^/]+)/([^/]+)/deployments$`)
 	statuses      = regexp.MustCompile(`^/repos/([^/]+)/([^/]+)/deployments/(\d+)/statuses$`)
 	workflowRuns  = regexp.MustCompile(`^/repos/([^/]+)/([^/]+)/actions/workflows/([^/]+)/runs$`)
-	commitRef     = regexp.MustCompile(`^/repos/([^/]+)/([^/]+)/commits/(.+)$`)
-	contents      = regexp.MustCompile(`^/repos/([^/]+)/([^/]+)/contents/(.+)$`)
 )
 
 func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -191,28 +157,6 @@ func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case match(workflowRuns, http.MethodGet):
 		// No run has succeeded yet: kustomatrix falls back to the event's base.
 		g.reply(w, http.StatusOK, map[string]any{"total_count": 0, "workflow_runs": []any{}})
-	case match(commitRef, http.MethodGet):
-		sha, ok := g.refs[m[3]]
-		if !ok {
-			g.reply(w, http.StatusUnprocessableEntity, map[string]any{"message": "No commit found for SHA: " + m[3], "documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit"})
-			return
-		}
-		if !strings.Contains(r.Header.Get("Accept"), "sha") {
-			g.reply(w, http.StatusNotImplemented, map[string]any{"message": "ghtest serves commits only as application/vnd.github.sha"})
-			return
-		}
-		w.Header().Set("Content-Type", "application/vnd.github.sha; charset=utf-8")
-		fmt.Fprint(w, sha)
-	case match(contents, http.MethodGet):
-		content, ok := g.files[r.URL.Query().Get("ref")+":"+m[3]]
-		if !ok {
-			g.reply(w, http.StatusNotFound, map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest/repos/contents#get-repository-content"})
-			return
-		}
-		body := g.example("content-file.json")
-		body["name"], body["path"], body["size"] = path.Base(m[3]), m[3], len(content)
-		body["content"] = base64.StdEncoding.EncodeToString([]byte(content))
-		g.reply(w, http.StatusOK, body)
 	default:
 		g.reply(w, http.StatusNotFound, map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 	}

@@ -113,13 +113,31 @@ func TestReleaseWorkflowFindsTheReleaseCommit(t *testing.T) {
 		t.Fatalf("a tag on another commit: exit %d, outputs %v\n%s", code, o, log)
 	}
 	git(t, repo, "tag", "-d", "v0.7.0")
-	if o, log, code := run("tag", "v0.8.0"); code == 0 || o["commit"] != "" || !strings.Contains(log, "::error::tag v0.8.0, but hack/release/VERSION says v0.7.0") {
+	// A tag pushed by hand: the commit checked out is the tag's, main is
+	// origin's.
+	git(t, repo, "update-ref", "refs/remotes/origin/main", head)
+	runAt := func(at, refName string) (map[string]string, string, int) {
+		saved := head
+		head = at
+		defer func() { head = saved }()
+		return run("tag", refName)
+	}
+	if o, log, code := runAt(released, "v0.8.0"); code == 0 || o["commit"] != "" || !strings.Contains(log, "::error::tag v0.8.0, but hack/release/VERSION says v0.7.0") {
 		t.Fatalf("a tag push naming another version: exit %d, outputs %v\n%s", code, o, log)
 	}
+	if o, log, code := runAt(released, "v0.7.0"); code != 0 || o["commit"] != released {
+		t.Fatalf("a tag push of the release commit: exit %d, outputs %v\n%s", code, o, log)
+	}
+	git(t, repo, "checkout", "-q", "--detach", released)
+	stray := commit(t, repo, map[string]string{"other.go": "package main\n"}, "a commit main lacks")
+	if o, log, code := runAt(stray, "v0.7.0"); code == 0 || o["commit"] != "" || !strings.Contains(log, "::error::main does not hold the release commit "+stray) {
+		t.Fatalf("a tag pushed off main: exit %d, outputs %v\n%s", code, o, log)
+	}
+	git(t, repo, "checkout", "-q", "main")
 	// A squash or rebase merge: main's pin names a commit main lacks.
 	squashed := commit(t, repo, map[string]string{SumsFile: "sums 2\n", "generator/tool.go": "\tDefaultToolUses    = \"kustomatrix/kustomatrix@" + strings.Repeat("5", 40) + "\"\n"}, "squashed release and pin move")
 	head = squashed
-	if o, log, code := run("branch", "main"); code == 0 || o["commit"] != "" || !strings.Contains(log, "::error::generator/tool.go on main does not pin the release commit "+squashed) {
+	if o, log, code := run("branch", "main"); code == 0 || o["commit"] != "" || !strings.Contains(log, "::error::main does not hold the release commit "+squashed+", or its generator/tool.go does not pin it") {
 		t.Fatalf("a squashed release: exit %d, outputs %v\n%s", code, o, log)
 	}
 	write(t, repo, VersionFile, "0.7\n")
