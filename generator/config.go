@@ -51,6 +51,8 @@ type Config struct {
 	Tool Tool `yaml:"tool"`
 	// toolSource is where Tool comes from (ToolSource); "" is the file.
 	toolSource string
+	// unvouched is a recorded pin KeepRecordedTool did not keep.
+	unvouched *Tool
 	// Plan holds options of the generated plan job.
 	Plan Plan `yaml:"plan"`
 	// Layout chooses between one job per service and the matrix layout.

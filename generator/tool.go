@@ -141,7 +141,18 @@ func (c *Config) KeepRecordedTool(fsys filesys.FileSystem, root, own string) {
 	if t, ok := RecordedTool(data); ok && KnownTool(t, own) {
 		c.Tool = t
 		c.toolSource = ToolRecorded
+	} else if ok && t != c.Tool {
+		c.unvouched = &t
 	}
+}
+
+// UnvouchedTool is the pin the generated files carry that KeepRecordedTool
+// did not keep (it could not vouch for it), for a warning.
+func (c *Config) UnvouchedTool() (Tool, bool) {
+	if c.unvouched == nil {
+		return Tool{}, false
+	}
+	return *c.unvouched, true
 }
 
 // UseOwnTool pins the tool to own, the commit this build runs as, labelled

@@ -59,6 +59,9 @@ binary, its SHA-256 sums), and without it asks for tool:.`,
 			if err := settleToolPin(s, repo.Config); err != nil {
 				return err
 			}
+			if !updateTool {
+				warnUnvouchedTool(s, repo.Config)
+			}
 			if this := thisRelease(); repo.Config.Tool.Version != this {
 				fmt.Fprintf(s.err, "kustomatrix: warning: this is kustomatrix %s; the generated workflows run %s (%s, %s): "+
 					"the plan job's check renders with that one, so generate with the same release, generate --update-tool, or set tool: in %s\n",
@@ -125,6 +128,7 @@ does not allow ([remote-refused]): every build would refuse it.`,
 			if err != nil {
 				return err
 			}
+			warnUnvouchedTool(s, repo.Config)
 			refused := remoteRefused(repo)
 			stale, err := generator.StaleFiles(dir)
 			if err != nil {

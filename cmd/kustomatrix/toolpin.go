@@ -22,8 +22,14 @@ var (
 
 // ownCommit is the commit this build runs as, or "": the commit the go
 // command stamped for a build of a clean checkout (the pre-commit hook's go
-// install), else the commit the root action says it runs as.
+// install), else the commit the root action says it runs as. Only a build
+// whose own pin matters says it — a release binary, or a build of a release
+// commit's source —: a build of main's source pins and vouches for releases
+// only, never for whatever commit it was built from.
 func ownCommit() string {
+	if version == "" && defaultIsThisRelease() {
+		return ""
+	}
 	if bi, ok := readBuildInfo(); ok {
 		var rev string
 		modified := true
@@ -62,15 +68,12 @@ func settleToolPin(s *streams, cfg *generator.Config) error {
 	}
 	own := ownCommit()
 	if own == "" {
-		known := "none yet"
-		if n := len(generator.Releases); n > 0 {
-			known = fmt.Sprintf("the last this build knows: %s # %s", generator.Releases[n-1].Uses, generator.Releases[n-1].Version)
-		}
-		return usageError("kustomatrix %s cannot tell which commit it is (a release binary cannot carry its own release commit, "+
-			"and no VCS stamp of a clean checkout says it), the generated files carry no pin it can vouch for, and %s names no tool:; set\n"+
+		return usageError("kustomatrix %s cannot tell which commit it is: a release binary cannot carry its own release commit, "+
+			"and no VCS stamp of a clean checkout says it (go install ...@%s and builds with -buildvcs=false have none; "+
+			"the pre-commit hook and the root action know theirs); the generated files carry no pin it can vouch for, and %s names no tool:. Set\n"+
 			"  tool:\n    uses: %s@<the commit of release %s>\n    version: %s\n"+
-			"in %s (the README's \"Releases\" table lists each release's commit; %s)",
-			thisRelease(), generator.ConfigFile, generator.ToolRepository(), thisRelease(), thisRelease(), generator.ConfigFile, known)
+			"in %s: the \"Releases\" table of https://github.com/%s#releases lists each release's commit",
+			thisRelease(), thisRelease(), generator.ConfigFile, generator.ToolRepository(), thisRelease(), thisRelease(), generator.ConfigFile, generator.ToolRepository())
 	}
 	cfg.UseOwnTool(own)
 	fmt.Fprintf(s.err, "kustomatrix: pinned the workflows to %s # %s, the commit this kustomatrix runs as\n", cfg.Tool.Uses, cfg.Tool.Version)
@@ -92,4 +95,18 @@ var toolOrigin = map[string]string{
 	generator.ToolFromDefault: "this build's default",
 	generator.ToolRecorded:    "the pin the generated files carry",
 	generator.ToolFromBuild:   "the commit this build runs as",
+}
+
+// warnUnvouchedTool says, when the generated files carry a pin this build
+// did not keep (generator.Config.UnvouchedTool), which pin it replaces and
+// why: a newer release than this kustomatrix knows (update it, or the
+// hook's rev), or a pin nobody vouches for (a pull request may have set it).
+func warnUnvouchedTool(s *streams, cfg *generator.Config) {
+	t, ok := cfg.UnvouchedTool()
+	if !ok {
+		return
+	}
+	fmt.Fprintf(s.err, "kustomatrix: warning: the generated files pin %s # %s, which this kustomatrix (%s) cannot vouch for (no release it knows, "+
+		"not the commit it runs as): it renders %s # %s instead. If that pin is a newer release, update this kustomatrix (or the hook's rev); "+
+		"if you did not set it, a change to the generated files did\n", t.Uses, t.Version, thisRelease(), cfg.Tool.Uses, cfg.Tool.Version)
 }

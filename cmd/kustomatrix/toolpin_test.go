@@ -144,3 +144,31 @@ func TestReleaseSourceToolPin(t *testing.T) {
 		t.Fatalf("a known release, dirty build: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestMainBuildVouchesForReleasesOnly: a build of main's source pins the
+// newest release, and never vouches for the commit it was built from: a
+// pin of that commit (a pull request's, say) is drift, and the warning
+// names it.
+func TestMainBuildVouchesForReleasesOnly(t *testing.T) {
+	defaultIsThisRelease = func() bool { return true }
+	rev := strings.Repeat("b", 40)
+	readBuildInfo = func() (*debug.BuildInfo, bool) {
+		return &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: "false"}}}, true
+	}
+	t.Cleanup(func() { defaultIsThisRelease, readBuildInfo = generator.DefaultIsThisRelease, debug.ReadBuildInfo })
+	t.Setenv(ActionCommitEnv, "")
+	dir := pinRepo(t)
+	if _, stderr, code := kmxIn(dir, "generate"); code != 0 || !strings.Contains(callerWorkflow(t, dir), "uses: "+generator.DefaultToolUses+" # "+generator.DefaultToolVersion+"\n") {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	p := filepath.Join(dir, ".github", "workflows", "kustomatrix.yml")
+	own := generator.ToolRepository() + "@" + rev + " # " + generator.SourceVersion
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(callerWorkflow(t, dir), generator.DefaultToolUses+" # "+generator.DefaultToolVersion, own)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := kmxIn(dir, "check")
+	if code != 1 || !strings.Contains(stdout, "-        uses: "+own+"\n") ||
+		!strings.Contains(stderr, "warning: the generated files pin "+own+", which this kustomatrix ("+generator.SourceVersion+") cannot vouch for") {
+		t.Fatalf("check: exit %d\n%s%s", code, stdout, stderr)
+	}
+}

@@ -134,10 +134,17 @@ func TestReleaseWorkflowFindsTheReleaseCommit(t *testing.T) {
 		t.Fatalf("a tag pushed off main: exit %d, outputs %v\n%s", code, o, log)
 	}
 	git(t, repo, "checkout", "-q", "main")
+	// Naming the commit elsewhere in tool.go (an older Releases entry, a
+	// comment) is not pinning it.
+	head = commit(t, repo, map[string]string{"generator/tool.go": "\t{Uses: \"kustomatrix/kustomatrix@" + released + "\"}\n\t// \"kustomatrix/kustomatrix@" + released + "\"\n"}, "unpin")
+	if o, log, code := run("branch", "main"); code == 0 || o["commit"] != "" || !strings.Contains(log, "does not pin it") {
+		t.Fatalf("a tool.go naming the commit outside DefaultToolUses: exit %d, outputs %v\n%s", code, o, log)
+	}
+	head = commit(t, repo, pin(released), "pin again")
 	// A squash or rebase merge: main's pin names a commit main lacks.
 	squashed := commit(t, repo, map[string]string{SumsFile: "sums 2\n", "generator/tool.go": "\tDefaultToolUses    = \"kustomatrix/kustomatrix@" + strings.Repeat("5", 40) + "\"\n"}, "squashed release and pin move")
 	head = squashed
-	if o, log, code := run("branch", "main"); code == 0 || o["commit"] != "" || !strings.Contains(log, "::error::main does not hold the release commit "+squashed+", or its generator/tool.go does not pin it") {
+	if o, log, code := run("branch", "main"); code == 0 || o["commit"] != "" || !strings.Contains(log, "::error::main does not hold the release commit "+squashed+", or its generator/tool.go's DefaultToolUses does not pin it") {
 		t.Fatalf("a squashed release: exit %d, outputs %v\n%s", code, o, log)
 	}
 	write(t, repo, VersionFile, "0.7\n")
