@@ -16,8 +16,8 @@ import (
 // The release process moves it forward; a repository can pin its own with
 // tool.uses and tool.version in the configuration.
 const (
-	DefaultToolUses    = "kustomatrix/kustomatrix@5aaf3e55f9630050a9c378a970d397f400ab7f6d"
-	DefaultToolVersion = "v0.6.0"
+	DefaultToolUses    = "kustomatrix/kustomatrix@90042994a308264c1288b7aa76fe7b97656af85a"
+	DefaultToolVersion = "v0.7.0"
 )
 
 // Releases are kustomatrix's releases, oldest first: the commits whose
@@ -26,7 +26,9 @@ const (
 // release commit: the source of a release commit lists the releases before
 // it, never itself. The last one is DefaultToolUses # DefaultToolVersion
 // (TestReleasesEndWithTheDefault).
-var Releases = []Tool{}
+var Releases = []Tool{
+	{Uses: "kustomatrix/kustomatrix@90042994a308264c1288b7aa76fe7b97656af85a", Version: "v0.7.0"},
+}
 
 // SourceVersion is the release this source is, or last was:
 // hack/release/VERSION (TestSourceVersion keeps the two equal). Cutting a
