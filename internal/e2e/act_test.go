@@ -371,6 +371,11 @@ func (e *actEnv) run(t *testing.T, repo *scratchRepo, event string, payload map[
 	if strings.Contains(run.Raw, "Skipping unsupported platform") {
 		t.Fatalf("act skipped a job for an unmapped runs-on label:\n%s", tail(run.Raw, 40))
 	}
+	// The pinned action is a release copy: every job must take the
+	// download path, never fall back to a build from source.
+	if i := strings.Index(run.Raw, ": building from source"); i >= 0 {
+		t.Fatalf("a job built kustomatrix from source instead of installing the release:\n%s", run.Raw[max(0, i-400):min(len(run.Raw), i+100)])
+	}
 	jobs, seconds := run.runnerSeconds()
 	t.Logf("act %s: exit %d, legs %v, %d jobs, %d runner-seconds", event, run.Code, run.deployLegs(), jobs, seconds)
 	return run

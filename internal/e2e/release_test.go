@@ -61,7 +61,7 @@ func makeRelease(root, kubectl string) (*testRelease, error) {
 	if err := os.WriteFile(filepath.Join(dir, release.KubectlSums), []byte(pins), 0o644); err != nil {
 		return nil, err
 	}
-	if _, err := release.Build(dir, nil, runtime.GOOS+"/"+runtime.GOARCH); err != nil {
+	if _, err := release.BuildReleaseTree(dir, nil, runtime.GOOS+"/"+runtime.GOARCH); err != nil {
 		return nil, err
 	}
 	r := &testRelease{dir: dir, asset: filepath.Join(dir, "dist", release.HostAsset()), kubectl: kubectl}

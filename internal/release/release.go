@@ -159,6 +159,23 @@ func CopyTree(src, dst string) error {
 	return nil
 }
 
+// BuildReleaseTree builds the release of the tree at root for the given
+// platforms (Build) and records their sums in root's SumsFile, making root
+// a release tree for those platforms: what tests and benchmarks serve in
+// place of a published release. (hack/release.sh itself records sums only
+// when it built all four platforms.)
+func BuildReleaseTree(root string, env []string, platforms ...string) (string, error) {
+	out, err := Build(root, env, platforms...)
+	if err != nil {
+		return out, err
+	}
+	sums, err := os.ReadFile(filepath.Join(root, "dist", "SHA256SUMS"))
+	if err != nil {
+		return out, err
+	}
+	return out, os.WriteFile(filepath.Join(root, filepath.FromSlash(SumsFile)), sums, 0o644)
+}
+
 // LastReleaseCommit is the newest commit of the git repository at repo
 // that changed SumsFile and still holds it: the release commit the tree's
 // sums come from (the commits after it move the pin, or change the source

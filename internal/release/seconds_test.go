@@ -29,7 +29,7 @@ func TestSecondsPerJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(tree, SumsFile))
-	if _, err := Build(tree, nil, runtime.GOOS+"/"+runtime.GOARCH); err != nil {
+	if _, err := BuildReleaseTree(tree, nil, runtime.GOOS+"/"+runtime.GOARCH); err != nil {
 		t.Fatal(err)
 	}
 	asset, err := os.ReadFile(filepath.Join(tree, "dist", HostAsset()))
