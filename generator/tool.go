@@ -184,14 +184,3 @@ func (c *Config) ToolSource() string {
 	}
 	return c.toolSource
 }
-
-// UseDefaultTool sets the tool pin back to the compiled default
-// (DefaultToolUses) unless the configuration names one: generate
-// --update-tool, to move a repository to this build's default pin.
-func (c *Config) UseDefaultTool() {
-	if c.ToolSource() == ToolFromConfig {
-		return
-	}
-	c.Tool = Tool{Uses: DefaultToolUses, Version: DefaultToolVersion}
-	c.toolSource = ToolFromDefault
-}

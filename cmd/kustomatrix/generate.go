@@ -53,15 +53,10 @@ binary, its SHA-256 sums), and without it asks for tool:.`,
 			if err != nil {
 				return err
 			}
-			if updateTool {
-				repo.Config.UseDefaultTool()
-			}
-			if err := settleToolPin(s, repo.Config); err != nil {
+			if err := resolveToolPin(s, repo.Config, dir, !updateTool); err != nil {
 				return err
 			}
-			if !updateTool {
-				warnUnvouchedTool(s, repo.Config)
-			}
+			warnUnvouchedTool(s, repo.Config)
 			if this := thisRelease(); repo.Config.Tool.Version != this {
 				fmt.Fprintf(s.err, "kustomatrix: warning: this is kustomatrix %s; the generated workflows run %s (%s, %s): "+
 					"the plan job's check renders with that one, so generate with the same release, generate --update-tool, or set tool: in %s\n",
@@ -199,7 +194,7 @@ func ioFailure(err error) error {
 // renderDrift renders a scanned repository's pipeline and compares it with
 // what is committed, writing nothing: check and sync both do this.
 func renderDrift(s *streams, repo *generator.Repo, dir string) ([]generator.File, []generator.Change, error) {
-	if err := settleToolPin(s, repo.Config); err != nil {
+	if err := resolveToolPin(s, repo.Config, dir, true); err != nil {
 		return nil, nil, err
 	}
 	files, err := generator.Render(repo)

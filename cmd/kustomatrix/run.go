@@ -208,12 +208,7 @@ func loadConfig(dir string) (*generator.Config, error) {
 	} else if err != nil {
 		return nil, &exitError{code: exitFailure, err: err}
 	}
-	cfg, err := generator.LoadConfig(generator.ConfigFile, data)
-	if err != nil {
-		return nil, err
-	}
-	cfg.KeepRecordedTool(filesys.MakeFsOnDisk(), dir, ownCommit())
-	return cfg, nil
+	return generator.LoadConfig(generator.ConfigFile, data)
 }
 
 // committedRepo is the repository as its committed paths file records it

@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime/debug"
 
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
 	"github.com/kustomatrix/kustomatrix/generator"
 )
 
@@ -49,6 +51,18 @@ func ownCommit() string {
 		return c
 	}
 	return ""
+}
+
+// resolveToolPin settles the tool pin the files are rendered with, for the
+// commands that render them (generate, check, sync): unless keepRecorded is
+// false (generate --update-tool), the pin the generated files carry when
+// this build vouches for it (Config.KeepRecordedTool), then settleToolPin.
+// Commands that render nothing never read the caller workflow for it.
+func resolveToolPin(s *streams, cfg *generator.Config, dir string, keepRecorded bool) error {
+	if keepRecorded {
+		cfg.KeepRecordedTool(filesys.MakeFsOnDisk(), dir, ownCommit())
+	}
+	return settleToolPin(s, cfg)
 }
 
 // settleToolPin makes sure the files are never rendered with a compiled
