@@ -61,16 +61,36 @@ output() {
   fi
 }
 
-# fetch URL WANT NAME downloads URL to $bindir/NAME, verified against WANT,
+# place PART WANT WHAT WHY moves PART, a temporary file in $bindir, to
+# $bindir/$tool when its SHA-256 is WANT, executable; otherwise it removes
+# it and fails the step, naming WHAT it holds and WHY it may differ. The
+# marker of a source build made earlier in the job names that build's
+# tree, not these bytes: it goes, so a later step never reuses them as
+# that build.
+place() {
+  local part="$1" want="$2" what="$3" why="$4" got
+  got="$(sum_of "$part")"
+  if [ "$got" != "$want" ]; then
+    rm -f "$part"
+    echo "::error::$tool: $what has SHA-256 $got, the action's tree pins $want: refusing to run it ($why)"
+    exit 1
+  fi
+  chmod 0755 "$part"
+  rm -f "$bindir/$tool.tree"
+  mv -f "$part" "$bindir/$tool"
+  echo "$tool: verified SHA-256 $got"
+}
+
+# fetch URL WANT downloads URL to $bindir/$tool, verified against WANT,
 # and sets published=1; when the host answers 404 (the asset is not
 # published, yet) it leaves nothing behind and sets published=0. Any other
 # failure, and bytes whose SHA-256 is not WANT, fail the step. (A status
 # variable, not the return code: `if ! fetch` would switch off set -e
 # inside it.)
 fetch() {
-  local url="$1" want="$2" name="$3" part got code
+  local url="$1" want="$2" part code
   mkdir -p "$bindir"
-  part="$(mktemp "$bindir/.$name.XXXXXX")"
+  part="$(mktemp "$bindir/.$tool.XXXXXX")"
   echo "$tool: downloading $url"
   # No -f: the status tells "not published" (404) from a failed transfer.
   if ! code="$(curl -sSL --retry 3 --connect-timeout 10 --max-time 300 -o "$part" -w '%{http_code}' "$url")"; then
@@ -88,19 +108,8 @@ fetch() {
     echo "::error::$tool: downloading $url: HTTP $code; the action's tree pins its SHA-256 ($want), and nothing else is run"
     exit 1
   fi
-  got="$(sum_of "$part")"
-  if [ "$got" != "$want" ]; then
-    rm -f "$part"
-    echo "::error::$tool: $url has SHA-256 $got, the action's tree pins $want: refusing to run it (tampered or truncated download)"
-    exit 1
-  fi
-  chmod 0755 "$part"
-  # The marker of a source build made earlier in the job names that build's
-  # tree, not this download: a later step must not reuse the download as it.
-  rm -f "$bindir/$name.tree"
-  mv -f "$part" "$bindir/$name"
+  place "$part" "$want" "$url" "tampered or truncated download"
   published=1
-  echo "$tool: verified SHA-256 $got"
 }
 
 # adopt PATH WANT copies the verified binary at PATH (found on PATH) into
@@ -108,22 +117,14 @@ fetch() {
 # directory it was found in, and later builds into $bindir never write
 # through to it.
 adopt() {
-  local part got
+  local part
   if [ "$1" = "$bindir/$tool" ]; then
     return 0
   fi
   mkdir -p "$bindir"
   part="$(mktemp "$bindir/.$tool.XXXXXX")"
   cp "$1" "$part"
-  got="$(sum_of "$part")"
-  if [ "$got" != "$2" ]; then
-    rm -f "$part"
-    echo "::error::$tool: the copy of $1 has SHA-256 $got, not $2 (changed while copied?)"
-    exit 1
-  fi
-  chmod 0755 "$part"
-  rm -f "$bindir/$tool.tree"
-  mv -f "$part" "$bindir/$tool"
+  place "$part" "$2" "the copy of $1" "changed while copied?"
 }
 
 # on_path WANT prints the tool on PATH when its SHA-256 is WANT.
@@ -175,7 +176,7 @@ case "$tool" in
       exit 0
     fi
     base="${KUSTOMATRIX_RELEASE_URL:-https://github.com/kustomatrix/kustomatrix/releases/download/$version/}"
-    fetch "${base%/}/$asset" "$want" kustomatrix
+    fetch "${base%/}/$asset" "$want"
     if [ "$published" = 0 ]; then
       # The pinned source is the same tree: building it is as safe, only slower.
       echo "::warning::kustomatrix: release $version has no $asset at ${base%/}/ (HTTP 404; not published yet?): building from source"
@@ -197,7 +198,7 @@ case "$tool" in
       exit 0
     fi
     base="${KUSTOMATRIX_KUBECTL_URL:-https://dl.k8s.io/release}"
-    fetch "${base%/}/$version/bin/$os/$arch/kubectl" "$want" kubectl
+    fetch "${base%/}/$version/bin/$os/$arch/kubectl" "$want"
     if [ "$published" = 0 ]; then
       echo "::error::kubectl: ${base%/}/$version/bin/$os/$arch/kubectl: HTTP 404"
       exit 1
